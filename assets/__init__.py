@@ -1,0 +1,1 @@
+"""Dagster assets, one subpackage per stage: ingest, staging, identity, features, segments, roi."""

@@ -1,0 +1,1 @@
+"""Identity resolution: one customer across CRM, web analytics, surveys and marketing."""

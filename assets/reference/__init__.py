@@ -1,0 +1,1 @@
+"""Reference data: ISO countries and currencies, blocked identifier values."""

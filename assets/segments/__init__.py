@@ -1,0 +1,1 @@
+"""Segmentations: RFM, lifecycle, demographic, geographic, analyst-defined and ML clusters."""

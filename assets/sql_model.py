@@ -1,0 +1,67 @@
+"""Run the SQL models in sql/: each file is one SELECT; Python only orchestrates."""
+
+import re
+
+import dagster as dg
+import duckdb
+
+from pipelines.config import pipeline_config
+from pipelines.resources import SQL_DIR, PipelineSettings, Warehouse, read_sql
+
+_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+def model_description(relative_path: str) -> str:
+    """The leading comment block of a SQL model, which states what it holds, its grain and inputs."""
+    lines = []
+    for line in (SQL_DIR / relative_path).read_text().splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[2:].strip())
+    return " ".join(lines)
+
+
+def model_params(sql: str, available: dict[str, object]) -> dict[str, object]:
+    """The subset of available parameters a SQL text uses (DuckDB rejects unused named parameters)."""
+    used = set(_PARAM.findall(sql))
+    missing = used - set(available)
+    if missing:
+        raise KeyError(f"SQL model needs parameters {sorted(missing)}")
+    return {name: available[name] for name in used}
+
+
+def create_table(
+    con: duckdb.DuckDBPyConnection, table: str, relative_path: str, params: dict[str, object] | None = None
+) -> int:
+    """create or replace <table> as <the model's select>; returns the row count."""
+    sql = read_sql(relative_path)
+    con.execute(f"create or replace table {table} as\n{sql}", model_params(sql, params or {}))
+    return con.execute(f"select count(*) from {table}").fetchall()[0][0]
+
+
+def standard_params(settings: PipelineSettings) -> dict[str, object]:
+    """Every parameter a SQL model may use; each model receives the ones it references."""
+    config = pipeline_config()
+    return {
+        "as_of": settings.as_of_date,
+        "age_bands": config["segments"]["age_bands"],
+        "income_bands": config["segments"]["income_bands"],
+        "default_region": config["segments"]["default_region"],
+        "window_days": int(config["roi"]["window_days"]),
+        "attribution_days": int(config["roi"]["attribution_window_days"]),
+        "allocation": config["roi"]["spend_allocation"],
+    }
+
+
+def sql_table_asset(table: str, sql_file: str, deps: list[list[str]], group: str):
+    """An asset that materializes <schema>.<table> from one SQL model file (its SELECT)."""
+    schema, name = table.split(".")
+
+    @dg.asset(key=[schema, name], group_name=group, kinds={"duckdb", "sql"}, deps=deps,
+              description=model_description(sql_file), metadata={"sql": f"sql/{sql_file}"})
+    def _table(settings: PipelineSettings, warehouse: Warehouse) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            rows = create_table(con, table, sql_file, standard_params(settings))
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+    return _table

@@ -1,0 +1,1 @@
+"""Staging layer: typed, cleaned tables; unusable rows to quality.quarantine, bad values to quality.defects."""

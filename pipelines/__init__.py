@@ -1,0 +1,1 @@
+"""Dagster definitions, resources, jobs, schedules and sensors of the segmentation pipeline."""

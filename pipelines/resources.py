@@ -1,0 +1,103 @@
+"""Resources: where the landing files are, where outputs go, and the one DuckDB warehouse.
+
+Paths resolve at run time, in this order: Dagster config, environment variable, repo default.
+Nothing reads the environment at import time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.contract import REPO_ROOT, Source, load_contract
+
+SQL_DIR = REPO_ROOT / "sql"
+DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
+DEFAULT_OUTPUT = REPO_ROOT / "data" / "output"
+SCHEMAS = ("raw", "staging", "quality", "ref", "marts")
+
+
+def _resolve(value: str | None, env: str, default: Path) -> Path:
+    return Path(value or os.environ.get(env) or default).expanduser().resolve()
+
+
+class PipelineSettings(dg.ConfigurableResource):
+    """Run settings: landing folder, output folder, column mapping, reference date, thresholds."""
+
+    landing_dir: str | None = None  # env SEG_LANDING_DIR, default data/landing
+    output_dir: str | None = None  # env SEG_OUTPUT_DIR, default data/output
+    column_mapping: str | None = None  # env SEG_COLUMN_MAPPING, default config/column_mapping.yaml
+    as_of: str | None = None  # env SEG_AS_OF (YYYY-MM-DD): "today" for recency, freshness, windows
+
+    @property
+    def landing_path(self) -> Path:
+        return _resolve(self.landing_dir, "SEG_LANDING_DIR", DEFAULT_LANDING)
+
+    @property
+    def output_path(self) -> Path:
+        path = _resolve(self.output_dir, "SEG_OUTPUT_DIR", DEFAULT_OUTPUT)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def as_of_date(self) -> dt.date:
+        value = self.as_of or os.environ.get("SEG_AS_OF")
+        return dt.date.fromisoformat(value) if value else dt.datetime.now(dt.UTC).date()
+
+    def sources(self) -> dict[str, Source]:
+        mapping = _resolve(self.column_mapping, "SEG_COLUMN_MAPPING", REPO_ROOT / "config" / "column_mapping.yaml")
+        return load_contract(mapping)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB file every asset reads and writes. One connection per asset step.
+
+    DuckDB allows one writing process per file, so the job runs its steps in process.
+    """
+
+    database: str | None = None  # env SEG_DATABASE, default <output>/warehouse.duckdb
+    memory_limit: str | None = None  # env SEG_DUCKDB_MEMORY_LIMIT, e.g. "8GB"
+    threads: int | None = None
+
+    @property
+    def path(self) -> Path:
+        default = _resolve(None, "SEG_OUTPUT_DIR", DEFAULT_OUTPUT) / "warehouse.duckdb"
+        path = _resolve(self.database, "SEG_DATABASE", default)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = duckdb.connect(str(self.path))
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            limit = self.memory_limit or os.environ.get("SEG_DUCKDB_MEMORY_LIMIT")
+            if limit:
+                con.execute(f"set memory_limit = '{duckdb_setting(limit)}'")
+                con.execute(f"set temp_directory = '{duckdb_setting(str(self.path.parent / 'duckdb_tmp'))}'")
+            if self.threads:
+                con.execute(f"set threads = {int(self.threads)}")
+            for schema in SCHEMAS:
+                con.execute(f"create schema if not exists {schema}")
+            con.execute(read_sql("quality/tables.sql"))
+            con.execute(read_sql("macros.sql"))
+            yield con
+        finally:
+            con.close()
+
+
+def duckdb_setting(value: str) -> str:
+    """A settings literal that cannot break out of its quotes (SET takes no prepared parameters)."""
+    if "'" in value:
+        raise ValueError(f"quote in DuckDB setting value: {value!r}")
+    return value
+
+
+def read_sql(relative_path: str) -> str:
+    """The text of a SQL file under sql/."""
+    return (SQL_DIR / relative_path).read_text()

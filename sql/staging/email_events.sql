@@ -1,0 +1,57 @@
+-- staging.email_events: one row per email event (key event_id): send, open, click, unsubscribe or
+-- bounce of one campaign email to one recipient, time in UTC.
+-- Input: raw.email_events. Parameter: $as_of (date).
+-- Quarantined: no Event ID, repeated Event ID, unknown event type, no usable recipient email (the
+-- event cannot be tied to anyone), no parseable or a future timestamp.
+-- Orphans (campaign id not in campaigns) stay here and are measured by a referential check.
+
+with raw_email_events as (
+    select * from raw.email_events
+),
+
+typed as (
+    select
+        _row_id,
+        _source_file,
+        _load_id,
+        event_id                                        as _record_key,
+        blank_to_null(event_id)                         as event_id,
+        blank_to_null(campaign_id)                      as campaign_id,
+        email                                           as email_as_exported,
+        normalize_email(email)                          as email,
+        lower(blank_to_null(event_type))                as event_type,
+        occurred_at                                     as occurred_at_as_exported,
+        utc_timestamp(occurred_at)                      as occurred_at,
+        row_number() over (partition by blank_to_null(event_id) order by _row_id) > 1 as is_repeat
+    from raw_email_events
+)
+
+select
+    event_id,
+    campaign_id,
+    email,
+    event_type,
+    occurred_at,
+    _record_key,
+    _row_id,
+    _source_file,
+    _load_id,
+    case
+        when event_id is null or campaign_id is null then 'missing_key'
+        when is_repeat then 'duplicate_key'
+        when event_type is null or event_type not in ('send', 'open', 'click', 'unsubscribe', 'bounce') then 'unknown_event_type'
+        when email is null or not is_valid_email(email) then 'invalid_email'
+        when occurred_at is null then 'invalid_timestamp'
+        when occurred_at > $as_of::date + interval 1 day then 'future_timestamp'
+    end                                                 as _reject_rule,
+    case
+        when event_id is null or campaign_id is null then 'Event ID or Campaign ID is empty'
+        when is_repeat then 'Event ID ' || event_id || ' appears earlier in the file'
+        when event_type is null or event_type not in ('send', 'open', 'click', 'unsubscribe', 'bounce')
+            then 'Event Type ' || coalesce(event_type, 'NULL') || ' is not send, open, click, unsubscribe or bounce'
+        when email is null or not is_valid_email(email) then 'Recipient Email is not a valid address: ' || coalesce(email_as_exported, 'NULL')
+        when occurred_at is null then 'Timestamp is empty or not a timestamp: ' || coalesce(occurred_at_as_exported, 'NULL')
+        when occurred_at > $as_of::date + interval 1 day then 'Timestamp ' || occurred_at_as_exported || ' is after the run date'
+    end                                                 as _reject_reason,
+    []::struct(column_name varchar, rule varchar, original_value varchar)[] as _defects
+from typed
