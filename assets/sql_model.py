@@ -4,6 +4,7 @@ import re
 
 import dagster as dg
 import duckdb
+import yaml
 
 from pipelines.config import pipeline_config
 from pipelines.resources import SQL_DIR, PipelineSettings, Warehouse, read_sql
@@ -33,10 +34,47 @@ def model_params(sql: str, available: dict[str, object]) -> dict[str, object]:
 def create_table(
     con: duckdb.DuckDBPyConnection, table: str, relative_path: str, params: dict[str, object] | None = None
 ) -> int:
-    """create or replace <table> as <the model's select>; returns the row count."""
+    """create or replace <table> as <the model's select>, documented from the .yml beside the model
+    when there is one; returns the row count."""
     sql = read_sql(relative_path)
     con.execute(f"create or replace table {table} as\n{sql}", model_params(sql, params or {}))
+    doc = (SQL_DIR / relative_path).with_suffix(".yml")
+    if doc.exists():
+        comment_table(con, table, doc.relative_to(SQL_DIR).as_posix())
     return con.execute(f"select count(*) from {table}").fetchall()[0][0]
+
+
+def _sql_string(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def column_comment(spec: str | dict) -> str:
+    """A column's comment: its description, then [unit] and (source: ...) when documented."""
+    if isinstance(spec, str):
+        return spec
+    text = spec["description"]
+    if spec.get("unit"):
+        text += f" [{spec['unit']}]"
+    if spec.get("source"):
+        text += f" (source: {spec['source']})"
+    return text
+
+
+def comment_table(con: duckdb.DuckDBPyConnection, table: str, relative_doc: str) -> None:
+    """COMMENT ON the table and each documented column, from a YAML doc under sql/:
+    ``{description: ..., columns: {name: "text" | {description, unit, source}}}``.
+    A documented column the table lacks is an error (docs must not drift from the table)."""
+    doc = yaml.safe_load((SQL_DIR / relative_doc).read_text())
+    schema, name = table.split(".")
+    actual = {r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where schema_name = $s and table_name = $t", {"s": schema, "t": name}
+    ).fetchall()}
+    unknown = set(doc.get("columns", {})) - actual
+    if unknown:
+        raise ValueError(f"sql/{relative_doc} documents columns {sorted(unknown)} that {table} does not have")
+    con.execute(f"comment on table {table} is {_sql_string(doc['description'])}")
+    for column, spec in doc.get("columns", {}).items():
+        con.execute(f'comment on column {table}."{column}" is {_sql_string(column_comment(spec))}')
 
 
 def standard_params(settings: PipelineSettings) -> dict[str, object]:
