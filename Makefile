@@ -13,13 +13,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)  ## generate demo data, materialize the whole asset graph, print a summary
-	$(BIN)/python -m pipelines.demo
+	$(BIN)/python -m pipelines.demo $(ARGS)
 
 test: $(STAMP)  ## the full test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-ui: $(STAMP)  ## Dagster UI on http://127.0.0.1:3000
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+ui: $(STAMP)  ## Dagster UI on http://127.0.0.1:3000 (runs of make demo show up here)
+	mkdir -p .dagster_home
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 docs: $(STAMP)  ## regenerate docs/LANDING_CONTRACT.md from config/landing_contract.yaml
 	$(BIN)/python -m pipelines.contract_doc > docs/LANDING_CONTRACT.md
