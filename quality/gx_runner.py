@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import great_expectations as gx
 
-__all__ = ["ExpectationOutcome", "TableValidation", "validate_table"]
+__all__ = ["ExpectationOutcome", "TableValidation", "validate_table", "validate_tables"]
 
 _DOCS_SITE = "local_site"
 
@@ -45,6 +45,7 @@ class ExpectationOutcome:
     observed_value: Any = None
     kwargs: dict[str, Any] = field(default_factory=dict)
     exception: str | None = None  # GX's exception message if the expectation could not run
+    meta: dict[str, Any] = field(default_factory=dict)  # the expectation's meta (e.g. dimension, severity)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def _outcome(res: Any) -> ExpectationOutcome:
         observed_value=r.get("observed_value"),
         kwargs=kwargs,
         exception=exc.get("exception_message") if exc.get("raised_exception") else None,
+        meta=dict(cfg.meta or {}),
     )
 
 
@@ -131,6 +133,9 @@ def _context(data_docs_dir: Path | None):
                 "base_directory": str(Path(data_docs_dir).resolve()),
             },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # validation result pages only: the suite pages repeat the same expectations and
+            # double the rendering time
+            "site_section_builders": {"expectations": "0", "profiling": "0"},
         }
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
@@ -156,36 +161,52 @@ def validate_table(
     query each) or "COMPLETE" (every unexpected value: avoid on large tables).
     The caller's Expectation objects are copied, not modified.
     """
+    return validate_tables(database_path, [(table, expectations, suite_name)], data_docs_dir, result_format)[0]
+
+
+def validate_tables(
+    database_path: str | Path,
+    suites: list[tuple[str, list[gx.expectations.Expectation], str]],
+    data_docs_dir: Path | None = None,
+    result_format: str | dict = "SUMMARY",
+) -> list[TableValidation]:
+    """Validate several tables of one DuckDB file, one suite each: ``[(table, expectations,
+    suite_name), ...]``. One GX context, one datasource (one connection) and one Data Docs build
+    serve all suites, so the fixed cost is paid once. Returns one TableValidation per suite, in order.
+    """
     import great_expectations as gx
 
     from quality import gx_duckdb
 
     gx_duckdb.apply()
-    started = time.perf_counter()
     db = Path(database_path).resolve()
     if not db.exists():
         raise FileNotFoundError(db)
-    schema, _, name = table.rpartition(".")
 
     context = _context(data_docs_dir)
     datasource = context.data_sources.add_sql(
         name=f"duckdb_{_safe_name(db.stem)}", connection_string=f"duckdb:///{db}"
     )
+    runs = []
     try:
-        asset = datasource.add_table_asset(
-            name=_safe_name(table), table_name=name, **({"schema_name": schema} if schema else {})
-        )
-        batch_definition = asset.add_batch_definition_whole_table("whole_table")
-        suite = context.suites.add(
-            gx.ExpectationSuite(
-                name=suite_name,
-                expectations=[e.copy(update={"id": None}, deep=True) for e in expectations],
+        for table, expectations, suite_name in suites:
+            started = time.perf_counter()
+            schema, _, name = table.rpartition(".")
+            asset = datasource.add_table_asset(
+                name=_safe_name(table), table_name=name, **({"schema_name": schema} if schema else {})
             )
-        )
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{suite_name}__{_safe_name(table)}", data=batch_definition, suite=suite)
-        )
-        result = definition.run(result_format=result_format)
+            batch_definition = asset.add_batch_definition_whole_table("whole_table")
+            suite = context.suites.add(
+                gx.ExpectationSuite(
+                    name=suite_name,
+                    expectations=[e.copy(update={"id": None}, deep=True) for e in expectations],
+                )
+            )
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{suite_name}__{_safe_name(table)}", data=batch_definition, suite=suite)
+            )
+            result = definition.run(result_format=result_format)
+            runs.append((table, suite_name, result, time.perf_counter() - started))
     finally:
         # Close GX's kept connection and both engines (the datasource tests its connection with
         # a pooled engine of its own): no DuckDB handle may outlive this call.
@@ -197,13 +218,15 @@ def validate_table(
         urls = context.build_data_docs(site_names=[_DOCS_SITE])
         index = Path(urls[_DOCS_SITE].removeprefix("file://"))
 
-    stats = dict(result.statistics)
-    return TableValidation(
-        suite_name=suite_name,
-        table=table,
-        success=bool(result.success),
-        statistics=stats,
-        results=[_outcome(r) for r in result.results],
-        data_docs_index=index,
-        seconds=time.perf_counter() - started,
-    )
+    return [
+        TableValidation(
+            suite_name=suite_name,
+            table=table,
+            success=bool(result.success),
+            statistics=dict(result.statistics),
+            results=[_outcome(r) for r in result.results],
+            data_docs_index=index,
+            seconds=seconds,
+        )
+        for table, suite_name, result, seconds in runs
+    ]

@@ -1,0 +1,1 @@
+"""Quality assets: reports on how the sources fit together (silo coverage)."""
