@@ -2,6 +2,7 @@
 customers' own order history, weeks as the unit."""
 
 import dagster as dg
+import numpy as np
 import polars as pl
 
 from assets.features.btyd import (
@@ -18,6 +19,31 @@ from pipelines.resources import PipelineSettings, Warehouse
 
 WEEKS_PER_MONTH = 52 / 12
 VOLATILE = {"fit_seconds"}  # wall time differs between identical runs; kept out of the table
+# When the BG/NBD MLE is degenerate (a and b run off together towards infinity: a constant dropout
+# probability, which the generator's data can produce), the closed-form expectation overflows
+# (hyp2f1 -> inf times (1-z)^(a-1) -> 0 gives NaN for every customer). The fit is then repeated with
+# these L2 penalties in turn; the first that gives finite scores for every customer is kept and its
+# penalizer is recorded in marts.clv_model. 1e-6 moves r and alpha by < 1% on such data.
+FALLBACK_PENALIZERS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+
+
+def _finite(*arrays: np.ndarray) -> bool:
+    return all(bool(np.isfinite(a).all()) for a in arrays)
+
+
+def score_bgnbd(x, tx, t, horizon: float, penalizer: float = 0.0):
+    """Fit BG/NBD with the configured penalizer; if any customer's P(alive) or expected purchases
+    is not finite, refit with the FALLBACK_PENALIZERS in turn. Returns (params, p_alive, expected)."""
+    tried = []
+    for pen in (penalizer, *[p for p in FALLBACK_PENALIZERS if p > penalizer]):
+        params = fit_bgnbd(x, tx, t, penalizer=pen)
+        with np.errstate(invalid="ignore", over="ignore"):
+            p_alive = bgnbd_p_alive(params, x, tx, t)
+            expected = bgnbd_expected_purchases(params, horizon, x, tx, t)
+        if _finite(p_alive, expected):
+            return params, p_alive, expected
+        tried.append((pen, params.as_dict()))
+    raise ValueError(f"BG/NBD gives non-finite scores for every penalizer tried: {tried}")
 
 
 clv_inputs = sql_table_asset(
@@ -54,21 +80,23 @@ def customer_clv(context: dg.AssetExecutionContext, settings: PipelineSettings, 
             )
         x, tx, t = inputs["frequency"].to_numpy(), inputs["recency_weeks"].to_numpy(), inputs["t_weeks"].to_numpy()
         m = inputs["avg_repeat_value"].fill_null(0).cast(pl.Float64).to_numpy()
-        bgnbd = fit_bgnbd(x, tx, t)
+        bgnbd, p_alive, expected = score_bgnbd(x, tx, t, horizon, float(config.get("penalizer", 0.0)))
         gamma_gamma = fit_gamma_gamma(x, m)
-        p_alive = bgnbd_p_alive(bgnbd, x, tx, t)
         scores = pl.DataFrame(
             {
                 "customer_key": inputs["customer_key"],
                 "p_alive": p_alive,
                 "churn_risk": 1 - p_alive,
-                "expected_purchases": bgnbd_expected_purchases(bgnbd, horizon, x, tx, t),
+                "expected_purchases": expected,
                 "expected_avg_order_value_usd": gamma_gamma_expected_spend(gamma_gamma, x, m),
                 "predicted_clv_usd": customer_lifetime_value(
                     bgnbd, gamma_gamma, x, tx, t, m, horizon=horizon, step=WEEKS_PER_MONTH, discount_rate=monthly_rate
                 ),
             }
         ).with_columns(pl.lit(horizon).alias("horizon_weeks"))
+        bad = scores.select(pl.exclude("customer_key").is_nan().sum()).sum_horizontal().item()
+        if bad:
+            raise ValueError(f"marts.customer_clv would hold {bad} NaN scores (BG/NBD {bgnbd.as_dict()})")
         model_rows = pl.DataFrame(
             [("bg_nbd", name, float(value)) for name, value in bgnbd.to_rows() if name not in VOLATILE]
             + [("gamma_gamma", name, float(value)) for name, value in gamma_gamma.to_rows() if name not in VOLATILE],

@@ -34,3 +34,9 @@ def segment_history(settings: PipelineSettings, warehouse: Warehouse) -> dg.Mate
         con.execute("commit")
         runs, rows = con.execute("select count(distinct run_date), count(*) from marts.segment_history").fetchall()[0]
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "run_dates": runs})
+
+
+segment_transitions = sql_table_asset(
+    "marts.segment_transitions", "segments/segment_transitions.sql", deps=[["marts", "segment_history"]],
+    group="segments",
+)

@@ -1,107 +1,276 @@
-"""Data-driven segments: k-means on the customer features, k chosen by silhouette.
+"""Data-driven segments: k-means on the customer features, k chosen by bootstrap stability and silhouette.
 
-Fit on a seeded sample, applied to every customer, so the cost of fitting does not grow with the
-customer base. Clusters are numbered by size (cluster_1 is the largest) so names are stable.
+Clusters are found where the customers are fully described, then every customer is assigned:
+
+1. Fit population: customers with a psychographic profile (survey answers). Without it most
+   dissimilarity between customers is which sources they appear in; clustering everyone on imputed
+   values finds "surveyed vs not" rather than kinds of customers. If fewer than
+   ``min_profiled_customers`` (config) are profiled, everyone is the fit population.
+2. A seeded sample of at most ``fit_sample`` of them: preprocessing (median imputation, log of
+   heavy-tailed amounts, standardization, one-hot categoricals) and k-means for every k in the
+   configured range, each scored by silhouette (on at most ``silhouette_sample`` rows) and by
+   stability: the mean adjusted Rand index between k-means on ``bootstrap_resamples`` bootstrap
+   resamples of at most ``bootstrap_sample`` rows and k-means on those rows. k is the largest k
+   whose stability reaches ``min_stability`` (the most detailed segmentation that reproduces under
+   resampling); if none does, the best silhouette. Silhouette alone picks k = 2 whenever one group
+   is far from all others (on generator data: the affluent group), merging groups that are real
+   and reproducible.
+3. Assignment: profiled customers go to their nearest centroid; the others get the cluster a
+   gradient-boosting classifier (trained on the sample's cluster labels, using only the
+   non-survey features, missing values handled natively) predicts from what is known of them.
+
+Cost does not grow with the customer base beyond the two predict passes. Clusters are numbered
+by size (cluster_1 is the largest) so names are stable. Everything is seeded (config ``seed``).
 """
+
+from dataclasses import dataclass
 
 import dagster as dg
 import numpy as np
+import pandas as pd
 import polars as pl
 from sklearn.cluster import KMeans
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
-from pipelines.resources import Warehouse
+from assets.sql_model import comment_table
+from pipelines.config import pipeline_config
+from pipelines.resources import PipelineSettings, Warehouse
 
-# Heavy-tailed counts and amounts enter on a log scale.
-LOG_FEATURES = ["frequency", "monetary_usd", "sessions_90d", "page_views_90d", "annual_income_usd", "recency_days"]
-LINEAR_FEATURES = [
-    "age_years", "mobile_share", "email_open_rate", "email_click_through_rate",
-    "value_sustainability", "value_price", "value_prestige", "interest_novelty",
-    "lifestyle_active", "lifestyle_digital", "nps_score",
+# Heavy-tailed amounts enter on a log scale.
+LOG_FEATURES = ["annual_income_usd", "avg_order_value_usd", "frequency", "sessions_90d"]
+# Device mix enters once (mobile share): desktop share is nearly 1 - mobile share and would double
+# its weight (measured: ARI vs the planted groups 0.66 with both, 0.73 with mobile only).
+LINEAR_FEATURES = ["age_years", "mobile_session_share", "email_open_rate", "email_click_through_rate"]
+# Browsing interests: five shares of one composition, entered as one block weighted 1/sqrt(5) so
+# together they weigh like one feature; a customer without page views gets the population mean
+# (no information). Unweighted, the web-less customers imputed to one point in five dimensions form
+# their own cluster and k=2 wins (measured: ARI vs planted groups 0.25; weighted 0.81; without 0.77).
+VIEW_FEATURES = ["outdoor_view_share", "tech_view_share", "fashion_view_share", "home_view_share",
+                 "wellness_view_share"]
+VIEW_BLOCK_WEIGHT = 1 / np.sqrt(len(VIEW_FEATURES))
+SURVEY_FEATURES = [
+    "value_sustainability", "value_price", "value_prestige", "interest_novelty", "lifestyle_active",
+    "lifestyle_digital", "nps_score",
 ]
-CATEGORICAL_FEATURES = ["gender", "main_interest"]
-FIT_SAMPLE = 50_000
-SILHOUETTE_SAMPLE = 10_000
-K_RANGE = range(2, 9)
+CATEGORICAL_FEATURES = ["gender", "country_code"]
+SURVEY_CATEGORICAL = ["main_interest"]
+NUMERIC = LOG_FEATURES + LINEAR_FEATURES + VIEW_FEATURES + SURVEY_FEATURES
+CATEGORICAL = CATEGORICAL_FEATURES + SURVEY_CATEGORICAL
+FEATURES = NUMERIC + CATEGORICAL
+
+DEFAULTS = {"seed": 7, "k_min": 2, "k_max": 8, "fit_sample": 50_000, "silhouette_sample": 5_000,
+            "min_profiled_customers": 200, "bootstrap_resamples": 5, "bootstrap_sample": 2_000,
+            "min_stability": 0.95, "validation_sample": 2_000}
+
+
+def ml_config() -> dict:
+    return {**DEFAULTS, **(pipeline_config().get("segments", {}).get("ml", {}) or {})}
 
 
 def preprocessing() -> ColumnTransformer:
-    """Impute (median, with missing-indicators), log-transform counts, scale, one-hot categoricals."""
+    """Impute (median / 'missing'), log-transform amounts, standardize, one-hot categoricals."""
     return ColumnTransformer(
         [
-            ("log", make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            ("log", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
                                   FunctionTransformer(np.log1p, feature_names_out="one-to-one"), StandardScaler()),
              LOG_FEATURES),
-            ("linear", make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                                     StandardScaler()), LINEAR_FEATURES),
+            ("linear", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
+             LINEAR_FEATURES + SURVEY_FEATURES),
+            ("views", make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True), StandardScaler()),
+             VIEW_FEATURES),
             ("categorical", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
                                           OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-             CATEGORICAL_FEATURES),
-        ]
+             CATEGORICAL),
+        ],
+        transformer_weights={"views": VIEW_BLOCK_WEIGHT},
     )
 
 
-def fit_segmentation(frame: pl.DataFrame, seed: int = 7) -> tuple[Pipeline, dict[int, float]]:
-    """Fit the pipeline on a sample; return it with the silhouette of every k tried."""
-    sample = frame.sample(min(FIT_SAMPLE, frame.height), seed=seed).to_pandas()
-    for column in LOG_FEATURES:  # negative values cannot be log-transformed; they are clipped at 0
-        sample[column] = sample[column].clip(lower=0)
-    prep = preprocessing().fit(sample)
-    X = prep.transform(sample)
+def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
+    """The model input: numeric columns as float (amounts clipped at 0 for the log), categoricals as object."""
+    data = frame.select(
+        *[pl.col(c).cast(pl.Float64) for c in NUMERIC], *[pl.col(c).cast(pl.String) for c in CATEGORICAL]
+    ).to_pandas()
+    data[LOG_FEATURES] = data[LOG_FEATURES].clip(lower=0)
+    data[CATEGORICAL] = data[CATEGORICAL].astype(object).where(data[CATEGORICAL].notna(), None)
+    return data
+
+
+def profiled_mask(frame: pl.DataFrame) -> np.ndarray:
+    """Customers with a psychographic profile: at least half of the survey scores present."""
+    present = frame.select(pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int32) for c in SURVEY_FEATURES]))
+    return (present.to_series() * 2 >= len(SURVEY_FEATURES)).to_numpy()
+
+
+@dataclass
+class Segmentation:
+    prep: ColumnTransformer
+    kmeans: KMeans
+    fallback: Pipeline  # classifier for customers without a profile
+    silhouette_by_k: dict[int, float]
+    stability_by_k: dict[int, list[float]]  # bootstrap adjusted Rand indices per k
+    fit_rows: int
+    fit_population: str
+
+    @property
+    def k(self) -> int:
+        return self.kmeans.n_clusters
+
+    @property
+    def stability_ari(self) -> list[float]:
+        return self.stability_by_k.get(self.k, [])
+
+
+def _fallback_classifier(seed: int) -> Pipeline:
+    numeric = LOG_FEATURES + LINEAR_FEATURES + VIEW_FEATURES  # NaN handled natively by the trees
+    encoder = ColumnTransformer(
+        [("num", "passthrough", numeric),
+         ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                encoded_missing_value=np.nan), CATEGORICAL_FEATURES)]
+    )
+    categorical = [False] * len(numeric) + [True] * len(CATEGORICAL_FEATURES)
+    return Pipeline([("encode", encoder), ("classify", HistGradientBoostingClassifier(
+        categorical_features=categorical, max_iter=150, random_state=seed))])
+
+
+def _stability(X: np.ndarray, k: int, resamples: int, seed: int, rng: np.random.Generator) -> tuple[KMeans, list[float]]:
+    """k-means on X, and the adjusted Rand index between its labels and those of k-means refitted on
+    each bootstrap resample (labels compared on all of X)."""
+    reference = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
+    scores = []
+    for b in range(resamples):
+        resample = rng.choice(len(X), size=len(X), replace=True)
+        refit = KMeans(n_clusters=k, n_init=10, random_state=seed + b + 1).fit(X[resample])
+        scores.append(float(adjusted_rand_score(reference.labels_, refit.predict(X))))
+    return reference, scores
+
+
+def choose_k(silhouette: dict[int, float], stability: dict[int, list[float]], min_stability: float) -> int:
+    """The most detailed reproducible segmentation: the largest k whose mean bootstrap ARI reaches
+    min_stability; if no k does, the k with the best silhouette."""
+    stable = [k for k, scores in stability.items() if scores and float(np.mean(scores)) >= min_stability]
+    if stable:
+        return max(stable)
+    return max(silhouette, key=lambda k: (round(silhouette[k], 4), -k))
+
+
+def fit_segmentation(frame: pl.DataFrame, config: dict | None = None) -> Segmentation:
+    """Fit preprocessing, k-means for every k in range (silhouette and bootstrap stability each),
+    choose k, fit the final model and the fallback classifier."""
+    config = config or ml_config()
+    seed = int(config["seed"])
+    profiled = profiled_mask(frame)
+    population = frame.filter(pl.Series(profiled)) if profiled.sum() >= int(config["min_profiled_customers"]) else frame
+    fit_population = "profiled" if population.height < frame.height else "all"
+    sample = to_pandas(population.sample(min(int(config["fit_sample"]), population.height), seed=seed, shuffle=True))
     rng = np.random.default_rng(seed)
-    idx = rng.choice(len(X), size=min(SILHOUETTE_SAMPLE, len(X)), replace=False)
-    scores = {}
-    for k in K_RANGE:
-        if k >= len(X):
-            break
-        labels = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(X)
-        scores[k] = float(silhouette_score(X[idx], labels[idx])) if len(set(labels[idx])) > 1 else -1.0
-    best_k = max(scores, key=lambda k: (scores[k], -k))
-    model = Pipeline([("prep", prep), ("kmeans", KMeans(n_clusters=best_k, n_init=10, random_state=seed))])
-    model.named_steps["kmeans"].fit(X)
-    return model, scores
+    with threadpool_limits(1):  # on small data OpenMP threads make k-means about 10x slower
+        prep = preprocessing().fit(sample)
+        X = prep.transform(sample)
+        sil_idx = rng.choice(len(X), size=min(int(config["silhouette_sample"]), len(X)), replace=False)
+        boot_idx = rng.choice(len(X), size=min(int(config["bootstrap_sample"]), len(X)), replace=False)
+        silhouette, stability = {}, {}
+        for k in range(int(config["k_min"]), int(config["k_max"]) + 1):
+            if k >= len(boot_idx):
+                break
+            labels = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(X).labels_
+            silhouette[k] = float(silhouette_score(X[sil_idx], labels[sil_idx])) if len(set(labels[sil_idx])) > 1 else -1.0
+            _, stability[k] = _stability(X[boot_idx], k, int(config["bootstrap_resamples"]), seed, rng)
+        if not silhouette:
+            raise ValueError(f"{len(X)} customers to fit: too few for k-means with k >= {config['k_min']}")
+        best_k = choose_k(silhouette, stability, float(config["min_stability"]))
+        kmeans = KMeans(n_clusters=best_k, n_init=10, random_state=seed).fit(X)
+        fallback = _fallback_classifier(seed).fit(sample[LOG_FEATURES + LINEAR_FEATURES + VIEW_FEATURES + CATEGORICAL_FEATURES],
+                                                 kmeans.labels_)
+    return Segmentation(prep, kmeans, fallback, silhouette, stability, len(X), fit_population)
 
 
-def assign_segments(model: Pipeline, frame: pl.DataFrame) -> np.ndarray:
-    data = frame.to_pandas()
-    for column in LOG_FEATURES:
-        data[column] = data[column].clip(lower=0)
-    raw = model.predict(data)
-    # rename clusters by size so the largest is cluster_1 (stable names across reruns)
-    order = np.argsort(-np.bincount(raw, minlength=model.named_steps["kmeans"].n_clusters), kind="stable")
+def assign_segments(model: Segmentation, frame: pl.DataFrame) -> np.ndarray:
+    """Cluster number 1..k per customer, 1 = the largest cluster."""
+    data = to_pandas(frame)
+    profiled = profiled_mask(frame) if model.fit_population == "profiled" else np.ones(frame.height, dtype=bool)
+    raw = np.empty(frame.height, dtype=np.int64)
+    with threadpool_limits(1):
+        if profiled.any():
+            raw[profiled] = model.kmeans.predict(model.prep.transform(data[profiled]))
+        if (~profiled).any():
+            rest = data[~profiled][LOG_FEATURES + LINEAR_FEATURES + VIEW_FEATURES + CATEGORICAL_FEATURES]
+            raw[~profiled] = model.fallback.predict(rest)
+    order = np.argsort(-np.bincount(raw, minlength=model.k), kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return rank[raw] + 1
 
 
-@dg.asset(key=["marts", "ml_segments"], group_name="segments", kinds={"duckdb", "scikitlearn"},
-          deps=[["marts", "customer_features"]])
-def ml_segments(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    """Data-driven segments from scikit-learn k-means over demographic, behavioural, email and survey
-    features (imputed, log-scaled, standardized, one-hot). k is chosen by silhouette over 2-8 on a
-    seeded sample. Grain: one row per customer. Inputs: marts.customer_features."""
-    columns = ["customer_key", *LOG_FEATURES, *LINEAR_FEATURES, *CATEGORICAL_FEATURES]
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["marts", "ml_segments"], deps=[["marts", "customer_features"]], kinds={"duckdb", "scikitlearn"},
+                     description="marts.ml_segments: one row per customer with its data-driven segment (cluster_1 = "
+                                 "largest) and how it was assigned (nearest_centroid for customers with a survey "
+                                 "profile, classifier for the others). k-means over demographic, behavioural, email "
+                                 "and survey features (imputed, log-scaled, standardized, one-hot), k = the largest k with "
+                                 "bootstrap stability >= min_stability (else best silhouette) "
+                                 "over the configured range, fit on a seeded sample. Input: marts.customer_features."),
+        dg.AssetSpec(["marts", "ml_segmentation_fit"], deps=[["marts", "customer_features"]], kinds={"duckdb"},
+                     description="marts.ml_segmentation_fit: one row per run date and k tried: silhouette, whether "
+                                 "chosen, and for the chosen k the bootstrap stability (mean adjusted Rand index) and "
+                                 "the fit sample size. Input: marts.customer_features."),
+    ],
+    group_name="segments",
+)
+def ml_segments(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse):
+    """Fit the k-means segmentation on a sample and assign every customer."""
+    config = ml_config()
+    columns = ["customer_key", *FEATURES]
     with warehouse.connect() as con:
         frame = con.sql(f"select {', '.join(columns)} from marts.customer_features order by customer_key").pl()
         if frame.height < 10:
             raise ValueError(f"marts.customer_features has {frame.height} customers; ML segmentation needs at least 10")
-        frame = frame.with_columns(pl.col(c).cast(pl.Float64) for c in LOG_FEATURES + LINEAR_FEATURES)
-        model, scores = fit_segmentation(frame)
-        segments = pl.DataFrame(
-            {"customer_key": frame["customer_key"], "segment": [f"cluster_{i}" for i in assign_segments(model, frame)]}
-        )
+        model = fit_segmentation(frame, config)
+        clusters = assign_segments(model, frame)
+        profiled = profiled_mask(frame) if model.fit_population == "profiled" else np.ones(frame.height, dtype=bool)
+        segments = pl.DataFrame({
+            "customer_key": frame["customer_key"],
+            "segment": [f"cluster_{i}" for i in clusters],
+            "assigned_by": np.where(profiled, "nearest_centroid", "classifier"),
+        })
+        stability = float(np.mean(model.stability_ari)) if model.stability_ari else None
+        fit = pl.DataFrame({
+            "run_date": [settings.as_of_date] * len(model.silhouette_by_k),
+            "k": list(model.silhouette_by_k),
+            "silhouette": list(model.silhouette_by_k.values()),
+            "chosen": [k == model.k for k in model.silhouette_by_k],
+            "bootstrap_ari_mean": [float(np.mean(model.stability_by_k[k])) if model.stability_by_k.get(k) else None
+                                   for k in model.silhouette_by_k],
+            "bootstrap_ari_min": [min(model.stability_by_k[k]) if model.stability_by_k.get(k) else None
+                                  for k in model.silhouette_by_k],
+            "fit_customers": [model.fit_rows] * len(model.silhouette_by_k),
+            "fit_population": [model.fit_population] * len(model.silhouette_by_k),
+        }, schema_overrides={"bootstrap_ari_mean": pl.Float64, "bootstrap_ari_min": pl.Float64})
+        con.execute("begin transaction")
         con.execute("create or replace table marts.ml_segments as select * from segments order by customer_key")
-    best_k = model.named_steps["kmeans"].n_clusters
-    context.log.info(f"k-means: k={best_k}, silhouette by k {scores}")
-    return dg.MaterializeResult(
+        con.execute("create table if not exists marts.ml_segmentation_fit as select * from fit where false")
+        con.execute("delete from marts.ml_segmentation_fit where run_date = $d", {"d": settings.as_of_date})
+        con.execute("insert into marts.ml_segmentation_fit by name select * from fit")
+        comment_table(con, "marts.ml_segments", "segments/ml_segments.yml")
+        comment_table(con, "marts.ml_segmentation_fit", "segments/ml_segmentation_fit.yml")
+        con.execute("commit")
+    context.log.info(f"k-means: k={model.k}, silhouette by k {model.silhouette_by_k}, stability {model.stability_ari}")
+    yield dg.MaterializeResult(
+        asset_key=["marts", "ml_segments"],
         metadata={
             "dagster/row_count": segments.height,
-            "k": best_k,
-            "silhouette": scores[best_k],
-            "silhouette_by_k": dg.MetadataValue.json({str(k): round(v, 4) for k, v in scores.items()}),
-        }
+            "k": model.k,
+            "silhouette": model.silhouette_by_k[model.k],
+            "bootstrap_ari_mean": stability,
+            "fit_customers": model.fit_rows,
+            "silhouette_by_k": dg.MetadataValue.json({str(k): round(v, 4) for k, v in model.silhouette_by_k.items()}),
+        },
     )
+    yield dg.MaterializeResult(asset_key=["marts", "ml_segmentation_fit"], metadata={"dagster/row_count": fit.height})

@@ -11,7 +11,7 @@ with order_days as (
     select identity.customer_key, o.ordered_at::date as order_day, sum(o.amount_usd) as day_value
     from marts.customer_identity identity
     join staging.crm_orders o on identity.source = 'crm_orders' and identity.record_key = o.order_id
-    where o.status = 'completed' and not identity.is_anonymous
+    where o.status = 'completed' and not identity.is_anonymous and o.ordered_at < $as_of::date + interval 1 day
     group by all
 ),
 

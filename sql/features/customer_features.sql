@@ -1,6 +1,7 @@
 -- marts.customer_features: one row per resolved (non-anonymous) customer: demographics, geography,
 -- RFM, web behaviour, email engagement and survey psychographics as of the run date.
 -- A source the customer is absent from gives NULL features and a has_* flag of false, never zeros.
+-- Only events up to the end of the run date count, so a rerun for an earlier date sees that date's data.
 -- Inputs: marts.customers, marts.customer_identity, staging.crm_contacts, crm_orders, web_events,
 -- email_events, survey_responses, marts.customer_clv, ref.regions. Parameters: $as_of, $age_bands, $income_bands,
 -- $default_region. Money in USD; durations in days.
@@ -40,7 +41,7 @@ orders as (
         max(o.ordered_at)                           as last_order_at
     from identity
     join staging.crm_orders o on identity.source = 'crm_orders' and identity.record_key = o.order_id
-    where o.status = 'completed'
+    where o.status = 'completed' and o.ordered_at < $as_of::date + interval 1 day
     group by identity.customer_key
 ),
 
@@ -49,6 +50,63 @@ web_events as (
     select identity.customer_key, e.*
     from identity
     join staging.web_events e on identity.source = 'web_events' and identity.record_key = e.user_pseudo_id
+    where e.event_at < $as_of::date + interval 1 day
+),
+
+-- one row per web session: its device and acquisition channel (GA4 keeps both per session)
+web_sessions as (
+    select
+        customer_key,
+        user_pseudo_id,
+        ga_session_id,
+        min(event_at)                  as session_start_at,
+        any_value(device_category)     as device_category,
+        any_value(traffic_medium)      as traffic_medium
+    from web_events
+    group by all
+),
+
+-- device and channel mix: shares of the customer's sessions (all history up to the run date)
+web_mix as (
+    select
+        customer_key,
+        count(*)                                                           as sessions_total,
+        avg((device_category = 'desktop')::int)                            as desktop_session_share,
+        avg((device_category = 'mobile')::int)                             as mobile_session_share,
+        avg((device_category = 'tablet')::int)                             as tablet_session_share,
+        most_frequent(device_category)                                              as main_device,
+        avg((traffic_medium = '(none)')::int)                              as direct_session_share,
+        avg((traffic_medium = 'organic')::int)                             as organic_search_session_share,
+        avg((traffic_medium = 'cpc')::int)                                 as paid_search_session_share,
+        avg((traffic_medium = 'paid_social')::int)                         as paid_social_session_share,
+        avg((traffic_medium = 'display')::int)                             as display_session_share,
+        avg((traffic_medium = 'email')::int)                               as email_session_share,
+        avg((traffic_medium not in ('(none)', 'organic', 'cpc', 'paid_social', 'display', 'email')
+             or traffic_medium is null)::int)                              as other_channel_session_share,
+        most_frequent(traffic_medium)                                               as main_traffic_medium
+    from web_sessions
+    group by customer_key
+),
+
+-- interests from browsing: shares of the customer's page views per site category (the path's first
+-- segment: /outdoor/..., /tech/..., /fashion/..., /home/..., /wellness/...); generic pages count in
+-- the denominator only
+web_interests as (
+    select
+        customer_key,
+        avg((category = 'outdoor')::int)                                   as outdoor_view_share,
+        avg((category = 'tech')::int)                                      as tech_view_share,
+        avg((category = 'fashion')::int)                                   as fashion_view_share,
+        avg((category = 'home')::int)                                      as home_view_share,
+        avg((category = 'wellness')::int)                                  as wellness_view_share
+    from (
+        select
+            customer_key,
+            nullif(regexp_extract(page_location, '^https?://[^/]+/(outdoor|tech|fashion|home|wellness)(/|$)', 1), '') as category
+        from web_events
+        where event_name = 'page_view'
+    )
+    group by customer_key
 ),
 
 web as (
@@ -63,9 +121,7 @@ web as (
         count(distinct (user_pseudo_id, ga_session_id)) filter (where event_name = 'add_to_cart' and event_at >= $as_of::date - interval 90 day) as cart_sessions_90d,
         count(distinct (user_pseudo_id, ga_session_id)) filter (where event_name = 'purchase' and event_at >= $as_of::date - interval 90 day)    as purchase_sessions_90d,
         max(event_at)                                                                                             as last_visit_at,
-        avg((device_category = 'mobile')::int)                                                                    as mobile_share,
-        mode(traffic_medium)                                                                                      as main_traffic_medium,
-        mode(geo_country_code)                                                                                    as web_country_code
+        most_frequent(geo_country_code)                                                                                    as web_country_code
     from web_events
     group by customer_key
 ),
@@ -79,7 +135,8 @@ email as (
         count(*) filter (where e.event_type = 'click')        as email_clicks,
         bool_or(e.event_type = 'unsubscribe')                 as unsubscribed
     from identity
-    join staging.email_events e on identity.source = 'email_events' and identity.record_key = e.email
+    join staging.email_events e on identity.source = 'email_events' and identity.record_key = e.recipient_key
+    where e.occurred_at < $as_of::date + interval 1 day
     group by identity.customer_key
 ),
 
@@ -97,6 +154,7 @@ survey as (
         arg_max(s.nps_score, s.submitted_at)                  as nps_score
     from identity
     join staging.survey_responses s on identity.source = 'survey_responses' and identity.record_key = s.response_id
+    where s.submitted_at < $as_of::date + interval 1 day
     group by identity.customer_key
 ),
 
@@ -134,6 +192,7 @@ select
     orders.last_order_at,
     date_diff('day', least(contact.first_created_at, orders.first_order_at), $as_of::date) as tenure_days,
     -- lifetime value and churn risk (NULL for customers without a completed order)
+    clv.customer_key is not null                                              as has_clv,
     clv.p_alive,
     clv.churn_risk,
     clv.expected_purchases,
@@ -149,8 +208,26 @@ select
     case when web.cart_sessions_90d > 0
          then 1 - least(web.purchase_sessions_90d, web.cart_sessions_90d) / web.cart_sessions_90d end as cart_abandonment_rate,
     date_diff('day', web.last_visit_at, $as_of::date)                         as days_since_last_visit,
-    web.mobile_share,
-    web.main_traffic_medium,
+    -- device and channel mix (shares of all the customer's sessions; NULL when never seen on the web)
+    web_mix.sessions_total,
+    web_mix.desktop_session_share,
+    web_mix.mobile_session_share,
+    web_mix.tablet_session_share,
+    web_mix.main_device,
+    web_mix.direct_session_share,
+    web_mix.organic_search_session_share,
+    web_mix.paid_search_session_share,
+    web_mix.paid_social_session_share,
+    web_mix.display_session_share,
+    web_mix.email_session_share,
+    web_mix.other_channel_session_share,
+    web_mix.main_traffic_medium,
+    -- interests from browsing (shares of page views per site category; NULL without page views)
+    web_interests.outdoor_view_share,
+    web_interests.tech_view_share,
+    web_interests.fashion_view_share,
+    web_interests.home_view_share,
+    web_interests.wellness_view_share,
     -- email engagement (NULL when never emailed)
     email.emails_sent,
     email.email_opens,
@@ -175,6 +252,8 @@ from customers
 left join contact using (customer_key)
 left join orders using (customer_key)
 left join web using (customer_key)
+left join web_mix using (customer_key)
+left join web_interests using (customer_key)
 left join email using (customer_key)
 left join survey using (customer_key)
 left join clv using (customer_key)

@@ -1,6 +1,7 @@
 -- marts.customer_segments: one row per customer and segmentation, with the segment and the run date.
 -- Segmentations: rfm (named RFM segments; no_purchase for customers without a completed order),
--- lifecycle (prospect, new, active, at_risk, churned from tenure, recency and P(alive)),
+-- lifecycle (prospect: no completed order; new: tenure <= 90 days; churned: recency > 365 days or
+-- P(alive) < 0.2; at_risk: recency > 180 days or P(alive) < 0.5; else active; first match wins),
 -- demographic (age band), geographic (marketing region), plus the analyst-defined and ML
 -- segmentations of marts.analyst_segments and marts.ml_segments.
 -- Inputs: marts.customer_features, marts.rfm_scores, marts.analyst_segments, marts.ml_segments.
@@ -22,7 +23,7 @@ lifecycle as (
         'lifecycle' as segmentation,
         case
             when frequency = 0 then 'prospect'
-            when date_diff('day', first_order_at, $as_of::date) <= 90 then 'new'
+            when tenure_days <= 90 then 'new'
             when recency_days > 365 or p_alive < 0.2 then 'churned'
             when recency_days > 180 or p_alive < 0.5 then 'at_risk'
             else 'active'
