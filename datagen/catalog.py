@@ -66,19 +66,19 @@ GROUPS: list[Group] = [
     Group(0, "young urban eco-minded mobile shoppers", 0.30, 27, 4.5, 0.58, 42_000,
           {"US": 0.35, "DE": 0.2, "NL": 0.2, "GB": 0.15, "SE": 0.1},
           (4.6, 2.8, 1.8, 4.4, 3.0, 4.7), (0.10, 0.35, 0.15, 0.05, 0.35), 8.0,
-          4.0, 0.10, 45.0, 1.6, (0.15, 0.78, 0.07), 0.28, 0.22),
+          4.0, 0.10, 45.0, 1.6, (0.15, 0.78, 0.07), 0.26, 0.20),
     Group(1, "affluent prestige seekers", 0.20, 49, 7.0, 0.50, 160_000,
           {"US": 0.4, "GB": 0.25, "FR": 0.15, "CH": 0.2},
           (2.4, 1.4, 4.7, 3.6, 2.4, 2.2), (0.05, 0.15, 0.55, 0.15, 0.10), 7.0,
-          2.5, 0.06, 260.0, 0.8, (0.65, 0.25, 0.10), 0.38, 0.25),
+          2.5, 0.06, 260.0, 0.8, (0.65, 0.25, 0.10), 0.42, 0.28),
     Group(2, "price-sensitive families", 0.30, 38, 5.5, 0.62, 55_000,
           {"US": 0.45, "DE": 0.2, "ES": 0.2, "IT": 0.15},
           (2.8, 4.8, 1.6, 2.2, 2.7, 3.2), (0.05, 0.10, 0.10, 0.65, 0.10), 6.5,
-          6.0, 0.18, 60.0, 1.0, (0.50, 0.42, 0.08), 0.16, 0.15),
+          6.0, 0.18, 60.0, 1.0, (0.52, 0.30, 0.18), 0.12, 0.10),
     Group(3, "active outdoor enthusiasts", 0.20, 35, 8.0, 0.40, 78_000,
           {"US": 0.35, "CA": 0.25, "NO": 0.15, "SE": 0.1, "DE": 0.15},
           (3.7, 3.0, 2.6, 3.1, 4.8, 2.7), (0.65, 0.10, 0.05, 0.05, 0.15), 8.5,
-          3.5, 0.09, 115.0, 1.1, (0.45, 0.45, 0.10), 0.24, 0.20),
+          3.5, 0.09, 115.0, 1.1, (0.30, 0.62, 0.08), 0.30, 0.32),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -138,5 +138,23 @@ UNKNOWN_CAMPAIGN_IDS = ["CMP-999", "CMP-000", "cmp_legacy_7"]
 FX_BASE = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}
 
 SITE = "https://shop.example.com"
-PAGES = ["/", "/sale", "/new", "/outdoor", "/tech", "/fashion", "/home", "/wellness", "/about",
-         "/account", "/cart", "/checkout"]
+# Site map. Category pages and product pages live under one path segment per interest, in INTERESTS
+# order, so the category of a page is the first path segment:
+#   https://shop.example.com/outdoor/            category landing page
+#   https://shop.example.com/outdoor/camping     category sub-page
+#   https://shop.example.com/outdoor/p/0007      product page (view_item, add_to_cart)
+# Generic pages ("/", "/sale", ...) have no category; "/account/login", "/checkout" and
+# "/checkout/confirmation" are the login and checkout steps.
+GENERIC_PAGES = ["/", "/sale", "/new", "/about", "/account", "/cart"]
+CATEGORY_PATHS = ["outdoor", "tech", "fashion", "home", "wellness"]  # one per INTERESTS entry
+CATEGORY_SUBPAGES = {
+    "outdoor": ["", "hiking", "camping", "cycling", "running"],
+    "tech": ["", "audio", "phones", "smart-home", "wearables"],
+    "fashion": ["", "women", "men", "accessories", "designer"],
+    "home": ["", "kitchen", "kids", "living", "garden"],
+    "wellness": ["", "yoga", "nutrition", "skincare", "sleep"],
+}
+PRODUCTS_PER_CATEGORY = 12
+# Each person's interest mix is Dirichlet around their group's interest_probs with this concentration
+# (smaller = more individual variation).
+INTEREST_CONCENTRATION = 20.0

@@ -15,11 +15,23 @@ from . import catalog
 DAY = 86_400
 EVENT_NAMES = ["session_start", "login", "page_view", "view_item", "add_to_cart", "begin_checkout", "purchase"]
 PARAM_KEYS = ["ga_session_id", "page_location", "engagement_time_msec"]
-PRODUCTS = 60
-URLS = ([catalog.SITE + p for p in catalog.PAGES]
-        + [f"{catalog.SITE}/product/{k:04d}" for k in range(PRODUCTS)]
+# URL table (see catalog.SITE): generic pages, then per category its sub-pages, then per category its
+# products, then login / checkout / confirmation. Index arithmetic below relies on this layout.
+N_CAT = len(catalog.CATEGORY_PATHS)
+N_GENERIC = len(catalog.GENERIC_PAGES)
+N_SUB = len(catalog.CATEGORY_SUBPAGES[catalog.CATEGORY_PATHS[0]])
+assert all(len(v) == N_SUB for v in catalog.CATEGORY_SUBPAGES.values())
+N_PROD = catalog.PRODUCTS_PER_CATEGORY
+URL_CATEGORY0 = N_GENERIC
+URL_PRODUCT0 = N_GENERIC + N_CAT * N_SUB
+URLS = ([catalog.SITE + p for p in catalog.GENERIC_PAGES]
+        + [f"{catalog.SITE}/{c}/{sub}" for c in catalog.CATEGORY_PATHS for sub in catalog.CATEGORY_SUBPAGES[c]]
+        + [f"{catalog.SITE}/{c}/p/{ci * N_PROD + k:04d}" for ci, c in enumerate(catalog.CATEGORY_PATHS)
+           for k in range(N_PROD)]
         + [catalog.SITE + "/account/login", catalog.SITE + "/checkout", catalog.SITE + "/checkout/confirmation"])
 URL_LOGIN, URL_CHECKOUT, URL_CONFIRM = len(URLS) - 3, len(URLS) - 2, len(URLS) - 1
+P_GENERIC_PAGE = 0.3     # share of page views on pages without a category (home, sale, account, ...)
+P_SESSION_CATEGORY = 0.75  # a categorised page view stays in the session's category, else a fresh draw
 DEVICE_OS = [("desktop", "Windows"), ("desktop", "Macintosh"), ("mobile", "iOS"), ("mobile", "Android"),
              ("tablet", "iOS"), ("tablet", "Android")]
 
@@ -57,10 +69,16 @@ class WebWorld:
     geo_idx: np.ndarray         # P ints into geo table
     device_idx: np.ndarray      # (P, 3) ints into DEVICE_OS
     source_idx: np.ndarray      # (P, 3) ints into the traffic-source table
+    interest_cum: np.ndarray    # (P, N_CAT) cumulative interest mix (catalog.CATEGORY_PATHS order)
 
 
 def _take(table: pa.Array, idx: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     return table.take(pa.array(idx, mask=mask))
+
+
+def _draw_category(rng, cum: np.ndarray) -> np.ndarray:
+    """One category per row of a (n, N_CAT) matrix of cumulative probabilities."""
+    return np.minimum((rng.random(len(cum))[:, None] > cum).sum(1), N_CAT - 1)
 
 
 def _day_sessions(rng, world: WebWorld, cum_w, target: int, day_start: int, decay_from: int):
@@ -179,8 +197,16 @@ def write_days(out_dir: Path, world: WebWorld, seed: int, start_day: int, n_days
         seen[pseudo_flat] = True
         logged_ev = login[sess] & (code >= 1)
         user_seen[ep[logged_ev]] = True
-        url = np.where(code <= 2, rng.integers(0, len(catalog.PAGES), N), 0)
-        url = np.where((code == 3) | (code == 4), len(catalog.PAGES) + rng.integers(0, PRODUCTS, N), url)
+        # pages follow the person's interests: each session has a category drawn from the person's
+        # mix; page views are generic or categorised (mostly the session's category), the items
+        # viewed and added to the cart are products of the session's category
+        s_cat = _draw_category(rng, world.interest_cum[person])
+        e_cat = s_cat[sess]
+        cat = np.where(rng.random(N) < P_SESSION_CATEGORY, e_cat, _draw_category(rng, world.interest_cum[ep]))
+        page = np.where(rng.random(N) < P_GENERIC_PAGE, rng.integers(0, N_GENERIC, N),
+                        URL_CATEGORY0 + cat * N_SUB + rng.integers(0, N_SUB, N))
+        url = np.where(code <= 2, page, 0)
+        url = np.where((code == 3) | (code == 4), URL_PRODUCT0 + e_cat * N_PROD + rng.integers(0, N_PROD, N), url)
         url = np.where(code == 1, URL_LOGIN, url)
         url = np.where(code == 5, URL_CHECKOUT, url)
         url = np.where(code == 6, URL_CONFIRM, url)

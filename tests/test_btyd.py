@@ -387,3 +387,105 @@ def test_params_must_be_positive() -> None:
         BGNBDParams(r=0.2, alpha=-1.0, a=0.8, b=2.4)
     with pytest.raises(ValueError, match="gamma_gamma parameters"):
         GammaGammaParams(p=6.0, q=3.0, gamma=float("nan"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Numerical stability when a and b are huge (degenerate fit: no dropout signal)
+# ------------------------------------------------------------------------------------------------
+
+DEGENERATE = BGNBDParams(r=1.5, alpha=20.0, a=8e5, b=6e6)  # as fitted on generator data
+
+
+def _textbook_expected(params: BGNBDParams, t: float, x, tx, T) -> np.ndarray:
+    """FHL (2005) eq. 10 exactly as printed: (1-z)^(r+x) times 2F1(r+x, b+x; a+b+x-1; z)."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+    z = t / (alpha + T + t)
+    with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+        bracket = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * special.hyp2f1(
+            r + x, b + x, a + b + x - 1, z
+        )
+    return (a + b + x - 1) / (a - 1) * bracket * bgnbd_p_alive(params, x, tx, T)
+
+
+def _quadrature_expected(params: BGNBDParams, t: float, x: float, tx: float, T: float) -> float:
+    """Independent reference: P(alive) * E[(1 - (1 + p t/(alpha+T))^-(r+x)) / p], p ~ Beta(a, b+x),
+    by adaptive quadrature over the (normalised) Beta density."""
+    from scipy import integrate
+
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    s, k, bx = t / (alpha + T), r + x, b + x
+    mean = a / (a + bx)
+    sd = np.sqrt(a * bx / ((a + bx) ** 2 * (a + bx + 1)))
+    lo, hi = max(0.0, mean - 40 * sd), min(1.0, mean + 40 * sd)
+
+    def log_density(p):  # unnormalised, scaled to 1 at the mean
+        return (a - 1) * (np.log(p) - np.log(mean)) + (bx - 1) * (np.log1p(-p) - np.log1p(-mean))
+
+    kw = {"epsabs": 0.0, "epsrel": 1e-12, "limit": 500, "points": [mean]}
+    num = integrate.quad(lambda p: -np.expm1(-k * np.log1p(p * s)) / p * np.exp(log_density(p)), lo, hi, **kw)
+    den = integrate.quad(lambda p: np.exp(log_density(p)), lo, hi, **kw)
+    return float(num[0] / den[0] * bgnbd_p_alive(params, [x], [tx], [T])[0])
+
+
+@pytest.mark.parametrize("ab", [(2.0, 5.0), (20.0, 60.0), (300.0, 900.0), (3e3, 2e4), (3e4, 2e5)])
+def test_expected_purchases_match_textbook_formula_where_it_is_finite(ab) -> None:
+    params = BGNBDParams(r=1.5, alpha=20.0, a=ab[0], b=ab[1])
+    x = np.repeat([0.0, 1.0, 3.0, 10.0, 40.0], 6)
+    T = np.tile([1.0, 10.0, 30.0, 52.0, 80.0, 200.0], 5)
+    tx = np.where(x > 0, 0.6 * T, 0.0)
+    compared = 0
+    for t in (0.5, 4.0, 26.0, 52.0, 365.0):
+        exact = _textbook_expected(params, t, x, tx, T)
+        stable = bgnbd_expected_purchases(params, t, x, tx, T)
+        assert np.all(np.isfinite(stable))
+        ok = np.isfinite(exact)
+        np.testing.assert_allclose(stable[ok], exact[ok], rtol=1e-8)
+        compared += int(ok.sum())
+    assert compared >= 100  # the grid is mostly where the textbook form can be evaluated
+
+
+@pytest.mark.parametrize("params", [DEGENERATE, BGNBDParams(r=0.3, alpha=5.0, a=2e4, b=9e4)])
+def test_expected_purchases_match_quadrature_for_huge_a_and_b(params: BGNBDParams) -> None:
+    cases = [(52.0, 0, 0.0, 30.0), (52.0, 3, 20.0, 30.0), (5.0, 30, 45.0, 50.0),
+             (300.0, 300, 7.0, 10.0), (1.0, 2, 0.5, 1.0)]
+    for t, x, tx, T in cases:
+        stable = bgnbd_expected_purchases(params, t, [x], [tx], [T])[0]
+        assert stable == pytest.approx(_quadrature_expected(params, t, x, tx, T), rel=1e-8), (t, x)
+
+
+def test_degenerate_parameters_give_finite_values_near_the_limit() -> None:
+    r, alpha, a, b = DEGENERATE.r, DEGENERATE.alpha, DEGENERATE.a, DEGENERATE.b
+    x = np.array([0.0, 1.0, 2.0, 5.0, 20.0, 100.0, 1000.0, 5000.0])
+    T = np.full(len(x), 40.0)
+    tx = np.where(x >= 20, 40.0, np.where(x > 0, 25.0, 0.0))  # heavy buyers bought last
+    p_alive = bgnbd_p_alive(DEGENERATE, x, tx, T)
+    assert np.all(p_alive > 0.5)
+    for t in (1.0, 52.0, 365.0):
+        e = bgnbd_expected_purchases(DEGENERATE, t, x, tx, T)
+        assert np.all(np.isfinite(e)) and np.all(e > 0)
+        # a, b -> inf with q = (a-1)/(a+b+x-1) fixed: Beta(a-1, b+x) collapses on q
+        q = (a - 1) / (a + b + x - 1)
+        limit = p_alive * -np.expm1(-(r + x) * np.log1p(q * t / (alpha + T))) / q
+        np.testing.assert_allclose(e, limit, rtol=1e-5)
+    # q -> 0 as well: the no-dropout forecast (r+x) t / (alpha+T) times P(alive)
+    tiny_q = BGNBDParams(r=r, alpha=alpha, a=2.0, b=1e9)
+    np.testing.assert_allclose(
+        bgnbd_expected_purchases(tiny_q, 52.0, x[:5], tx[:5], T[:5]),
+        bgnbd_p_alive(tiny_q, x[:5], tx[:5], T[:5]) * (r + x[:5]) * 52.0 / (alpha + T[:5]),
+        rtol=1e-6,
+    )
+
+
+def test_degenerate_fit_on_constant_dropout_customers_scores_every_customer() -> None:
+    rng = np.random.default_rng(1)
+    sim = simulate_bgnbd(DEGENERATE, rng.uniform(1, 52, 3000), rng=rng, resolution=1 / 7)
+    fitted = fit_bgnbd(sim.frequency, sim.recency, sim.T)
+    assert fitted.a > 1e3 and fitted.b > 1e3  # the plain MLE runs off: no dropout signal
+    expected = bgnbd_expected_purchases(fitted, 52.0, sim.frequency, sim.recency, sim.T)
+    assert np.all(np.isfinite(expected)) and np.all(expected > 0)
+    gg = GammaGammaParams(**PUBLISHED_GG)
+    spend = simulate_gamma_gamma_spend(gg, sim.frequency, rng=rng)
+    clv = customer_lifetime_value(fitted, gg, sim.frequency, sim.recency, sim.T, spend,
+                                  horizon=52.0, step=52.0 / 12.0, discount_rate=0.01)
+    assert np.all(np.isfinite(clv)) and np.all(clv > 0)

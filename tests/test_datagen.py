@@ -352,3 +352,53 @@ def test_money_and_web_consistency(world):
     assert {k for (k,) in params} == {"ga_session_id", "page_location", "engagement_time_msec"}
     countries = {c for (c,) in con.sql(f"select distinct geo.country from read_parquet('{out}/web_events/*.parquet')").fetchall()}
     assert "United States" in countries and "US" not in countries
+
+
+def test_pages_viewed_follow_each_groups_interests(world):
+    """Category pages and products viewed follow the planted interest_probs of the person's group, so
+    browsing says what a customer is interested in; the category is the URL's first path segment."""
+    from datagen import catalog
+
+    people, ids, out = world["people"], world["ids"], world["out"]
+    con = duckdb.connect()
+    ev = con.sql(f"""
+        select user_pseudo_id as record_key, event_name,
+               list_filter(event_params, lambda p: p.key = 'page_location')[1].value.string_value as url
+        from read_parquet('{out}/web_events/*.parquet')""").pl()
+    cats = catalog.CATEGORY_PATHS
+    ev = ev.with_columns(cat=pl.col("url").str.extract(r"^https://[^/]+/([a-z]+)/", 1))
+    # every page is either generic, a category page / product or a login / checkout step
+    assert ev.filter(pl.col("cat").is_not_null() & ~pl.col("cat").is_in(cats + ["account", "checkout"])).height == 0
+    assert ev.filter(pl.col("event_name").is_in(["view_item", "add_to_cart"]))["cat"].is_in(cats).all()
+    pv = ev.filter(pl.col("event_name") == "page_view")
+    generic = pv["cat"].is_null().mean()
+    assert 0.2 < generic < 0.4  # home, sale, account, ... pages carry no category
+    by_person = ids.filter(pl.col("source") == "web_user_pseudo_id").select("record_key", "person_id").join(
+        people.select("person_id", "group_id"), on="person_id")
+    for events, tol in ((["page_view"], 0.04), (["view_item", "add_to_cart"], 0.04)):
+        sub = ev.filter(pl.col("event_name").is_in(events) & pl.col("cat").is_in(cats)).join(by_person, on="record_key")
+        share = sub.group_by("group_id", "cat").len().with_columns(
+            share=pl.col("len") / pl.col("len").sum().over("group_id"))
+        got = {(g, c): s for g, c, s in share.select("group_id", "cat", "share").iter_rows()}
+        for g in catalog.GROUPS:
+            for c, planted in zip(cats, g.interest_probs, strict=True):
+                assert got.get((g.group_id, c), 0.0) == pytest.approx(planted, abs=tol), (events, g.name, c)
+
+
+def test_device_and_email_engagement_differ_by_group(world):
+    people, ids, out = world["people"], world["ids"], world["out"]
+    con = duckdb.connect()
+    dev = con.sql(f"""select user_pseudo_id as record_key, avg((device.category = 'mobile')::int) as mobile
+                      from read_parquet('{out}/web_events/*.parquet') group by 1""").pl()
+    mob = dict(dev.join(ids.filter(pl.col("source") == "web_user_pseudo_id"), on="record_key").join(
+        people.select("person_id", "group_id"), on="person_id").group_by("group_id").agg(pl.col("mobile").mean()).iter_rows())
+    # families (2) browse on desktops and tablets, outdoor enthusiasts (3) on their phones
+    assert mob[3] - mob[2] > 0.2
+    kind, key = col("email_events", "event_type"), col("email_events", "event_id")
+    email = pl.read_csv(out / "email_events.csv", infer_schema_length=0).select(key, kind)
+    rates = email.join(ids.filter(pl.col("source") == "email_events").select(pl.col("record_key").alias(key), "person_id"),
+                       on=key).join(people.select("person_id", "group_id"), on="person_id") \
+        .group_by("group_id").agg(((pl.col(kind) == "open").sum() / (pl.col(kind) == "send").sum()).alias("open"))
+    rates = dict(rates.iter_rows())
+    # prestige seekers (1) read the newsletter most, price-sensitive families (2) least
+    assert rates[1] > rates[3] > rates[0] > rates[2] and rates[1] - rates[2] > 0.2

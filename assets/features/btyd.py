@@ -571,16 +571,48 @@ def _bgnbd_expected(
     tx: FloatArray,
     big_t: FloatArray,
 ) -> FloatArray:
-    """FHL 2005 eq. 10 for one value of a (a != 1), with the Euler transformation
-    (1-z)^(r+x) 2F1(r+x, b+x; c; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; c; z), c = a+b+x-1,
-    which keeps the hypergeometric function O(1) for large x."""
-    c = a + b + x - 1.0
-    log1mz = np.log(alpha + big_t) - np.log(alpha + big_t + t)  # log(1 - z)
+    """FHL 2005 eq. 10 for one value of a (a != 1):
+
+        E[Y(t) | x, t_x, T] = c/(a-1) * (1 - P) * P(alive),   c = a+b+x-1,  z = t/(alpha+T+t),
+        P = (1-z)^(r+x) 2F1(r+x, b+x; c; z)                     (FHL form)
+          = (1-z)^(a-1) 2F1(a+b-1-r, a-1; c; z)                 (Euler transformation).
+
+    Where it comes from: given alive, p ~ Beta(a, b+x) and lambda ~ Gamma(r+x, alpha+T), and
+    E[Y(t) | alive, lambda, p] = (1 - exp(-lambda p t)) / p; integrating lambda out and using
+    B(a-1, b+x) / B(a, b+x) = c/(a-1) gives P = E[(1 + p s)^-(r+x)] over p ~ Beta(a-1, b+x),
+    s = t/(alpha+T) (for a > 1), so P lies in (0, 1]. But each closed form is a product of a
+    factor that can underflow and a 2F1 that can overflow:
+
+    * the Euler form keeps 2F1 O(1) for heavy buyers (large x) and is used wherever it is finite;
+    * when a + b is large (a degenerate fit with no dropout signal, a and b ~ 1e6), its 2F1 grows
+      like (1 - q z)^-(a+b), q = (a-1)/c, and overflows while (1-z)^(a-1) underflows
+      (0 * inf = NaN). There the FHL form, whose 2F1 stays moderate (about
+      (1 - (1-q) z)^-(r+x)), is evaluated in log space:
+      log P = (r+x) log(1-z) + log 2F1(r+x, b+x; c; z);
+    * where both 2F1 overflow (a + b and x both very large), P is replaced by its limit as
+      a, b -> inf at fixed q, where Beta(a-1, b+x) collapses on q: P -> (1 + q s)^-(r+x)
+      (relative error O(1/c)). The expectation then tends to
+      P(alive) * (1 - (1 + q s)^-(r+x)) / q, and to P(alive) * (r+x) t / (alpha+T) as q -> 0.
+
+    1 - P is taken as -expm1(log P) on the fallback paths, so no precision is lost near P = 1.
+    """
+    xb, txb, tb, hb = np.broadcast_arrays(x, tx, big_t, t)
+    c = a + b + xb - 1.0
+    rx = r + xb
+    log1mz = np.log(alpha + tb) - np.log(alpha + tb + hb)  # log(1 - z)
     z = -np.expm1(log1mz)
-    hyp = special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-    bracket = 1.0 - np.exp((a - 1.0) * log1mz) * hyp
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        hyp = special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+        product = np.exp((a - 1.0) * log1mz) * hyp
+        bracket = 1.0 - product
+        bad = ~np.isfinite(bracket)
+        if np.any(bad):
+            log_p = rx[bad] * log1mz[bad] + np.log(special.hyp2f1(rx[bad], b + xb[bad], c[bad], z[bad]))
+            limit = -rx[bad] * np.log1p((a - 1.0) / c[bad] * hb[bad] / (alpha + tb[bad]))
+            log_p = np.where(np.isfinite(log_p), log_p, limit)
+            bracket[bad] = -np.expm1(log_p)
     numerator = c / (a - 1.0) * bracket
-    return np.asarray(numerator * _p_alive(r, alpha, a, b, x, tx, big_t), dtype=np.float64)
+    return np.asarray(numerator * _p_alive(r, alpha, a, b, xb, txb, tb), dtype=np.float64)
 
 
 def _p_alive(
@@ -610,6 +642,9 @@ def bgnbd_expected_purchases(
         E[Y(t) | x, t_x, T] = (a+b+x-1)/(a-1)
             * [1 - ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]
             * P(alive | x, t_x, T)
+
+    Stays finite for degenerate fits (a, b ~ 1e6, no dropout signal), where the textbook product
+    is 0 * inf: see ``_bgnbd_expected`` for the representations used and the a, b -> inf limit.
 
     Args:
         params: fitted BG/NBD parameters.
