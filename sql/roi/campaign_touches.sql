@@ -20,7 +20,7 @@ email_touches as (
         case e.event_type when 'send' then 'email_send' else 'email_click' end as touch_type,
         e.occurred_at as touched_at
     from staging.email_events e
-    join identity on identity.source = 'email_events' and identity.record_key = e.email
+    join identity on identity.source = 'email_events' and identity.record_key = e.recipient_key
     join campaigns on campaigns.campaign_id = e.campaign_id
     where e.event_type in ('send', 'click')
 ),

@@ -14,9 +14,18 @@
 --   cac_usd                allocated_spend_usd / new_customers
 --   roas                   attributed_revenue_usd / allocated_spend_usd
 --   roi                    (attributed_revenue_usd - allocated_spend_usd) / allocated_spend_usd
+--   attributed_gross_profit_usd  attributed_revenue_usd * $gross_margin (the configured gross margin rate)
+--   romi                   return on marketing investment on contribution, not revenue:
+--                          (attributed_gross_profit_usd - allocated_spend_usd) / allocated_spend_usd.
+--                          romi = roas * gross_margin - 1 and equals roi only when the margin is 100 %.
+--   mean_propensity        mean P(completed order in the next predict.horizon_days) (marts.customer_scores)
+--   mean_churn_risk        mean churn risk (marts.customer_scores)
+--   expected_value_usd     sum of propensity x predicted CLV: rank segments by what they are expected
+--                          to bring, not only by past revenue
 -- The '(unreached)' segment carries the spend of campaigns that reached no customer.
 -- Inputs: marts.customer_segments, marts.customer_features, marts.order_attribution,
--- marts.segment_spend_allocation, staging.campaign_touches. Parameters: $as_of, $window_days.
+-- marts.segment_spend_allocation, staging.campaign_touches, marts.customer_scores. Parameters: $as_of, $window_days,
+-- $gross_margin (roi.gross_margin_rate).
 
 with segments as (
     select customer_key, segmentation, segment from marts.customer_segments
@@ -51,8 +60,8 @@ customers as (
         coalesce(sum(orders.revenue_usd), 0)                                    as revenue_usd,
         coalesce(sum(orders.attributed_revenue_usd), 0)                         as attributed_revenue_usd,
         count(*) filter (where f.first_order_at >= $as_of::date - to_days($window_days::integer)) as new_customers,
-        avg(f.predicted_clv_usd)                                                as mean_clv_usd,
-        coalesce(sum(f.predicted_clv_usd), 0)                                   as total_clv_usd
+        avg(f.predicted_clv_usd order by customer_key)                          as mean_clv_usd,
+        coalesce(sum(f.predicted_clv_usd order by customer_key), 0)             as total_clv_usd
     from segments
     join marts.customer_features f using (customer_key)
     left join reached using (customer_key)
@@ -64,6 +73,18 @@ spend as (
     select segmentation, segment, sum(allocated_spend_usd) as allocated_spend_usd
     from marts.segment_spend_allocation
     group by segmentation, segment
+),
+
+scores as (
+    select
+        segments.segmentation,
+        segments.segment,
+        avg(scores.propensity order by customer_key)           as mean_propensity,
+        avg(scores.churn_risk order by customer_key)           as mean_churn_risk,
+        sum(scores.expected_value_usd order by customer_key)   as expected_value_usd
+    from segments
+    join marts.customer_scores scores using (customer_key)
+    group by segments.segmentation, segments.segment
 ),
 
 joined as (
@@ -79,9 +100,13 @@ joined as (
         coalesce(customers.new_customers, 0)              as new_customers,
         customers.mean_clv_usd,
         coalesce(customers.total_clv_usd, 0)              as total_clv_usd,
-        coalesce(spend.allocated_spend_usd, 0)            as allocated_spend_usd
+        coalesce(spend.allocated_spend_usd, 0)            as allocated_spend_usd,
+        scores.mean_propensity,
+        scores.mean_churn_risk,
+        scores.expected_value_usd
     from customers
     full outer join spend using (segmentation, segment)
+    left join scores using (segmentation, segment)
 )
 
 select
@@ -101,6 +126,12 @@ select
     allocated_spend_usd::decimal(18, 2)                                            as allocated_spend_usd,
     round(allocated_spend_usd / nullif(new_customers, 0), 2)                       as cac_usd,
     round(attributed_revenue_usd / nullif(allocated_spend_usd, 0), 4)              as roas,
-    round((attributed_revenue_usd - allocated_spend_usd) / nullif(allocated_spend_usd, 0), 4) as roi
+    round((attributed_revenue_usd - allocated_spend_usd) / nullif(allocated_spend_usd, 0), 4) as roi,
+    round(attributed_revenue_usd * $gross_margin::decimal(9, 6), 2)::decimal(18, 2)          as attributed_gross_profit_usd,
+    round((attributed_revenue_usd * $gross_margin::decimal(9, 6) - allocated_spend_usd)
+          / nullif(allocated_spend_usd, 0), 4)                                         as romi,
+    round(mean_propensity, 6)                                                      as mean_propensity,
+    round(mean_churn_risk, 6)                                                      as mean_churn_risk,
+    round(expected_value_usd, 2)                                                   as expected_value_usd
 from joined
 order by segmentation, segment
