@@ -1,0 +1,192 @@
+"""Predictive scores: churn-trend features, the propensity-to-convert model (time split, calibrated,
+evaluated per run) and the per-customer score table."""
+
+import datetime as dt
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from assets.features.customer_clv import score_bgnbd
+from assets.predict.model import evaluate, fit_and_score, model_inputs
+from assets.sql_model import comment_table, create_table, model_description
+from pipelines.config import pipeline_config
+from pipelines.resources import PipelineSettings, Warehouse, read_sql
+
+GROUP = "predict"
+TREND_DEPS = [["marts", "customer_identity"], ["staging", "crm_contacts"], ["staging", "crm_orders"],
+              ["staging", "web_events"], ["staging", "email_events"], ["staging", "survey_responses"]]
+
+
+def predict_config() -> dict:
+    return pipeline_config()["predict"]
+
+
+@dg.asset(key=["marts", "customer_trends"], group_name=GROUP, kinds={"duckdb", "sql"}, deps=TREND_DEPS,
+          description=model_description("predict/customer_trends.sql"),
+          metadata={"sql": "sql/predict/customer_trends.sql"})
+def customer_trends(settings: PipelineSettings, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Activity levels and trends per customer as of the run date (cutoff = run date)."""
+    params = {"cutoff": settings.as_of_date, "drop_prior_events": float(predict_config()["drop_prior_events"])}
+    with warehouse.connect() as con:
+        rows = create_table(con, "marts.customer_trends", "predict/customer_trends.sql", params)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+def with_bgnbd(frame: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
+    """Add BG/NBD expected purchases in the next horizon_days and P(alive), fitted on the frame itself
+    (so on the history before its cutoff only). The customer's clock starts at their first record
+    (acquisition), every purchase day counts (not only repeats) and dropout can follow any purchase:
+    the generator's and many shops' process; T = tenure, recency = days to the last order, in weeks."""
+    x = frame["order_days"].fill_null(0).cast(pl.Float64).to_numpy()
+    big_t = frame["tenure_days"].fill_null(0).cast(pl.Float64).to_numpy() / 7
+    tx = np.where(x > 0, frame["days_to_last_order"].fill_null(0).cast(pl.Float64).to_numpy() / 7, 0.0)
+    tx = np.minimum(tx, big_t)
+    _, p_alive, expected = score_bgnbd(x, tx, big_t, horizon_days / 7)
+    return frame.with_columns(pl.Series("bgnbd_expected_purchases", expected), pl.Series("bgnbd_p_alive", p_alive))
+
+
+def feature_frame(con, cutoff: dt.date, drop_prior_events: float, horizon_days: int,
+                  labelled: bool = True) -> pl.DataFrame:
+    """customer_trends as of `cutoff` (data before the cutoff only) plus BG/NBD features fitted on
+    that history. labelled: one row per customer seen before the cutoff, with the label (a completed
+    order in the horizon after it). Not labelled (scoring): one row per customer of marts.customers,
+    those without any record before the cutoff with empty history."""
+    trends = read_sql("predict/customer_trends.sql")
+    con.execute(f"create or replace temp table _features as {trends}",
+                {"cutoff": cutoff, "drop_prior_events": drop_prior_events})
+    if labelled:
+        con.execute(f"create or replace temp table _labels as {read_sql('predict/propensity_labels.sql')}",
+                    {"cutoff": cutoff, "horizon_days": horizon_days})
+        frame = con.sql("""select _features.*, _labels.customer_key is not null as label
+                           from _features left join _labels using (customer_key) order by customer_key""").pl()
+    else:
+        frame = con.sql("""select customers.customer_key, _features.* exclude (customer_key)
+                           from marts.customers customers left join _features using (customer_key)
+                           order by customers.customer_key""").pl()
+    return with_bgnbd(frame, horizon_days)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["marts", "propensity_model"], deps=TREND_DEPS, kinds={"duckdb", "scikit-learn"},
+                     description="marts.propensity_model: one row per run date and evaluation figure of the "
+                                 "propensity model (kind metric | calibration_decile | feature_importance), "
+                                 "measured out of fold on the training cutoff (run date - horizon). "
+                                 "Inputs: staging orders/web/email/contacts/surveys via sql/predict/customer_trends.sql; "
+                                 "BG/NBD (assets/features/btyd.py) fitted on the history before the cutoff."),
+        dg.AssetSpec(["marts", "propensity_backtest"], deps=TREND_DEPS, kinds={"duckdb"},
+                     description="marts.propensity_backtest: one row per customer seen before the training "
+                                 "cutoff: the realised label in the horizon after the cutoff and the out-of-fold "
+                                 "predicted probability. Rewritten every run."),
+        dg.AssetSpec(["marts", "customer_propensity"], deps=[*TREND_DEPS, ["marts", "customers"]], kinds={"duckdb"},
+                     description="marts.customer_propensity: one row per customer of marts.customers: "
+                                 "calibrated probability of a completed order in the next horizon days after the "
+                                 "run date, and the BG/NBD inputs behind it (expected purchases, P(alive))."),
+    ],
+    group_name=GROUP,
+)
+def propensity_model(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse):
+    """Train on features as of (run date - horizon) with the label from the horizon after it; evaluate
+    out of fold; refit on all training rows and score every customer with features as of the run date."""
+    config = predict_config()
+    horizon, folds, seed = int(config["horizon_days"]), int(config["cv_folds"]), int(config["random_seed"])
+    drop_prior = float(config["drop_prior_events"])
+    run_date = settings.as_of_date
+    cutoff = run_date - dt.timedelta(days=horizon)
+    with warehouse.connect() as con:
+        train = feature_frame(con, cutoff, drop_prior, horizon)
+        score = feature_frame(con, run_date, drop_prior, horizon, labelled=False)
+        x_train, features = model_inputs(train)
+        y_train = train["label"].to_numpy().astype(np.int64)
+        result = evaluate(x_train, y_train, features, folds, seed)
+        propensity = fit_and_score(x_train, y_train, model_inputs(score)[0], seed)
+
+        backtest = train.select("customer_key", "cutoff_date", pl.col("label").alias("purchased_in_horizon")).with_columns(
+            pl.Series("predicted_probability", result.oof), pl.Series("fold", result.fold))
+        scores = score.select("customer_key", "bgnbd_expected_purchases", "bgnbd_p_alive").with_columns(
+            pl.Series("propensity", propensity), pl.lit(run_date).alias("as_of_date"), pl.lit(horizon).alias("horizon_days"))
+        evaluation = pl.DataFrame(
+            [("metric", name, None, value, None, None, len(y_train)) for name, value in result.metrics.items()]
+            + [("calibration_decile", f"decile_{r['decile']:02d}", r["decile"], r["observed_rate"] - r["mean_predicted"],
+                r["mean_predicted"], r["observed_rate"], r["customers"]) for r in result.calibration]
+            + [("feature_importance", name, None, value, None, None, len(y_train))
+               for name, value in sorted(result.importances.items(), key=lambda kv: -kv[1])],
+            schema={"kind": pl.String, "name": pl.String, "decile": pl.Int64, "value": pl.Float64,
+                    "mean_predicted": pl.Float64, "observed_rate": pl.Float64, "customers": pl.Int64},
+            orient="row",
+        ).with_columns(pl.lit(run_date).alias("run_date"), pl.lit(cutoff).alias("cutoff_date"),
+                       pl.lit(horizon).alias("horizon_days"))
+
+        con.execute("begin transaction")
+        con.execute("create or replace table marts.propensity_backtest as select * from backtest order by customer_key")
+        con.execute("create or replace table marts.customer_propensity as "
+                    "select customer_key, propensity, bgnbd_expected_purchases, bgnbd_p_alive, as_of_date, horizon_days "
+                    "from scores order by customer_key")
+        con.execute("""create table if not exists marts.propensity_model (
+                           run_date date, cutoff_date date, horizon_days integer, kind varchar, name varchar,
+                           decile integer, value double, mean_predicted double, observed_rate double, customers bigint)""")
+        con.execute("delete from marts.propensity_model where run_date = $d", {"d": run_date})
+        con.execute("""insert into marts.propensity_model
+                       select run_date, cutoff_date, horizon_days, kind, name, decile, value, mean_predicted,
+                              observed_rate, customers from evaluation""")
+        for table in ("propensity_backtest", "customer_propensity", "propensity_model"):
+            comment_table(con, f"marts.{table}", f"predict/{table}.yml")
+        con.execute("commit")
+    metrics = result.metrics
+    context.log.info(f"propensity model (cutoff {cutoff}, horizon {horizon} d): {metrics}")
+    yield dg.MaterializeResult(asset_key=["marts", "propensity_model"],
+                               metadata={"dagster/row_count": evaluation.height,
+                                         **{k: dg.MetadataValue.float(v) for k, v in metrics.items()}})
+    yield dg.MaterializeResult(asset_key=["marts", "propensity_backtest"], metadata={"dagster/row_count": backtest.height})
+    yield dg.MaterializeResult(asset_key=["marts", "customer_propensity"],
+                               metadata={"dagster/row_count": scores.height,
+                                         "mean_propensity": float(propensity.mean()) if len(propensity) else 0.0})
+
+
+@dg.asset(key=["marts", "customer_scores"], group_name=GROUP, kinds={"duckdb", "sql"},
+          deps=[["marts", "customers"], ["marts", "customer_propensity"], ["marts", "customer_trends"],
+                ["marts", "customer_clv"]],
+          description=model_description("predict/customer_scores.sql"),
+          metadata={"sql": "sql/predict/customer_scores.sql"})
+def customer_scores(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Propensity, churn risk, slipping flag and CLV per customer, with deciles."""
+    params = {"slipping_drop_share": float(predict_config()["slipping_drop_share"])}
+    with warehouse.connect() as con:
+        rows = create_table(con, "marts.customer_scores", "predict/customer_scores.sql", params)
+        slipping = con.execute("select count(*) filter (where slipping) from marts.customer_scores").fetchall()[0][0]
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "slipping_customers": slipping})
+
+
+def auc_warning(current: float | None, previous: float | None, floor: float, max_drift: float) -> list[str]:
+    """Reasons to warn about the model's ROC AUC (empty when it is fine)."""
+    if current is None or np.isnan(current):
+        return ["no ROC AUC recorded for this run"]
+    reasons = []
+    if current < floor:
+        reasons.append(f"ROC AUC {current:.3f} is below the floor {floor:.3f}")
+    if previous is not None and abs(current - previous) > max_drift:
+        reasons.append(f"ROC AUC moved {current - previous:+.3f} since the previous run (max {max_drift:.3f})")
+    return reasons
+
+
+@dg.asset_check(asset=["marts", "propensity_model"], name="auc_floor_and_drift", blocking=False,
+                description="Warns when the propensity model's out-of-fold ROC AUC is below predict.auc_floor or "
+                            "moved by more than predict.max_auc_drift since the previous run date.")
+def propensity_auc_check(settings: PipelineSettings, warehouse: Warehouse) -> dg.AssetCheckResult:
+    config = predict_config()
+    with warehouse.connect() as con:
+        rows = con.execute(
+            """select run_date, value from marts.propensity_model
+               where kind = 'metric' and name = 'roc_auc' and run_date <= $d order by run_date desc limit 2""",
+            {"d": settings.as_of_date},
+        ).fetchall()
+    current = rows[0][1] if rows and rows[0][0] == settings.as_of_date else None
+    previous = rows[1][1] if len(rows) > 1 and current is not None else None
+    reasons = auc_warning(current, previous, float(config["auc_floor"]), float(config["max_auc_drift"]))
+    return dg.AssetCheckResult(
+        passed=not reasons, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"roc_auc": current if current is not None else float("nan"),
+                  "previous_roc_auc": previous if previous is not None else float("nan"),
+                  "reasons": "; ".join(reasons) or "ok"},
+    )
