@@ -1,11 +1,31 @@
 """Jobs. Steps run in one process: DuckDB allows one writing process per file, and per-step process
-overhead (about 1.7 s with spawn on 2 cores) would dominate a graph of small SQL steps."""
+overhead (about 1.7 s with spawn on 2 cores) would dominate a graph of small SQL steps.
+
+Runs of the job carry the run tag `warehouse: duckdb`; the instance's run queue (deploy/dagster.yaml,
+`tag_concurrency_limits`) lets one such run at a time proceed, so a schedule tick that overlaps a
+manual run waits in the queue. Inside and across runs every step also takes a slot of the
+`duckdb_writer` pool (pipelines/concurrency.py). See docs/OPERATIONS.md.
+"""
 
 import dagster as dg
+
+WAREHOUSE_RUN_TAG = {"warehouse": "duckdb"}
 
 segmentation_job = dg.define_asset_job(
     "segmentation_job",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
-    description="Ingest every landed source, check quality, resolve identities, build features, segments and ROI.",
+    run_tags=WAREHOUSE_RUN_TAG,
+    description="Ingest every landed source, check quality, resolve identities, build features, segments and ROI, "
+                "then publish marts and ref to the read-only serving file.",
+)
+
+segmentation_job_multiprocess = dg.define_asset_job(
+    "segmentation_job_multiprocess",
+    selection=dg.AssetSelection.all(),
+    executor_def=dg.multiprocess_executor.configured({"max_concurrent": 2, "start_method": {"forkserver": {}}}),
+    run_tags=WAREHOUSE_RUN_TAG,
+    description="The same graph with each step in its own process (Dagster's multiprocess executor). Warehouse "
+                "steps still take the duckdb_writer pool one at a time (DuckDB has one writer process per file); "
+                "use it when steps spend their time in Python (model fits, reports) rather than in DuckDB.",
 )
