@@ -136,6 +136,14 @@ def generate(out_dir, truth_dir, customers: int = 10_000, events_per_customer: f
                                  pl.col("last").str.to_lowercase().str.replace_all(" ", ""),
                                  pl.col("person_id"), pl.col("dom")).alias("e"))["e"]
 
+    # interests: each person's mix over catalog.INTERESTS is Dirichlet around the group's
+    # interest_probs (own stream, so adding it moved no other draw); it drives the survey's
+    # main_interest and the categories of the web pages and products viewed
+    rng = _rng(seed, 12)
+    interest_mix = rng.gamma(catalog.INTEREST_CONCENTRATION * np.array([g.interest_probs for g in G])[group])
+    interest_mix /= interest_mix.sum(1, keepdims=True)
+    interest_cum = np.cumsum(interest_mix, axis=1)
+
     # ------------------------------------------------------------------ purchases (BG/NBD-like)
     rng = _rng(seed, 2)
     lam = rng.gamma(3.0, g_arr("purchase_rate")[group] / 3.0)  # purchases / year while alive
@@ -511,8 +519,7 @@ def generate(out_dir, truth_dir, customers: int = 10_000, events_per_customer: f
         v[bad] = np.array([0, 6, 7, 9, 55])[rng.integers(0, 5, len(bad))]
         defects.add("survey_responses", s_id.gather(bad), item, "likert_out_of_range", orig_v, v[bad])
         survey[item] = pl.Series(v, dtype=pl.Int64).scatter(np.flatnonzero(miss), None)
-    cum_i = np.cumsum(np.array([g.interest_probs for g in G]), axis=1)
-    interest = np.minimum((rng.random(NS)[:, None] > cum_i[group[resp]]).sum(1), len(catalog.INTERESTS) - 1)
+    interest = np.minimum((rng.random(NS)[:, None] > interest_cum[resp]).sum(1), len(catalog.INTERESTS) - 1)
     survey["main_interest"] = np.array(catalog.INTERESTS)[interest] if NS else np.zeros(0, str)
     nps = np.clip(np.round(rng.normal(g_arr("nps_mean")[group[resp]], 1.6)), 0, 10).astype(np.int64)
     bad = _pick(rng, NS, RATES["nps_out_of_range"], 1 if NS else 0)
@@ -584,9 +591,12 @@ def generate(out_dir, truth_dir, customers: int = 10_000, events_per_customer: f
                           schema={"experiment_id": pl.String, "person": pl.Int64, "treat": pl.Boolean, "assigned": pl.Int64})
     ab = ab.with_columns(pl.Series("email", email.gather(ab["person"].to_numpy())) if ab.height else pl.lit(None, pl.String).alias("email"))
     unk_rows = _pick(rng, ab.height, RATES["ab_unknown_experiment"], 1 if ab.height else 0)
-    unk = ab[unk_rows].with_columns(
-        pl.Series("experiment_id", np.array(catalog.UNKNOWN_EXPERIMENT_IDS)[rng.integers(0, 3, len(unk_rows))]),
-        (pl.col("assigned") + 3600).alias("assigned"))
+    # a person picked twice gets different unknown ids, so (experiment_id, email) stays a unique key
+    unk = ab[unk_rows].with_columns(pl.Series("u", rng.integers(0, 3, len(unk_rows)))).with_columns(
+        ((pl.col("u").first().over("email") + pl.int_range(pl.len()).over("email")) % 3).alias("u"))
+    unk = unk.with_columns(
+        pl.Series("experiment_id", np.array(catalog.UNKNOWN_EXPERIMENT_IDS)[unk["u"].to_numpy()]),
+        (pl.col("assigned") + 3600).alias("assigned")).drop("u")
     ab_all = pl.concat([ab.with_columns(pl.lit(False).alias("unknown")), unk.with_columns(pl.lit(True).alias("unknown"))])
     ab_all = ab_all.with_row_index("i").with_columns(
         pl.when(pl.col("treat")).then(pl.lit("treatment")).otherwise(pl.lit("control")).alias("variant"),
@@ -638,7 +648,8 @@ def generate(out_dir, truth_dir, customers: int = 10_000, events_per_customer: f
         person=web_people, weight=weight, start=acquired[web_people], dead_at=dead_at[web_people],
         decaying=decaying[web_people], logged_in_capable=web_mode[web_people] == 1,
         n_pseudo=n_pseudo[web_people], pseudo_ids=pseudo_ids.to_arrow().cast(pa.string()),
-        user_ids=web_user_id.to_arrow().cast(pa.string()), geo_idx=geo_idx, device_idx=device_idx, source_idx=src)
+        user_ids=web_user_id.to_arrow().cast(pa.string()), geo_idx=geo_idx, device_idx=device_idx, source_idx=src,
+        interest_cum=interest_cum)
     wo = np.flatnonzero((o_channel == 0) & (web_mode[o_person] > 0))
     wo = wo[np.argsort(o_ts[wo], kind="stable")]
     web_orders = {"person": o_person[wo], "ts": o_ts[wo], "order_id": o_id.gather(wo).to_arrow().cast(pa.string()) if len(wo) else pa.array([], pa.string()),
@@ -729,6 +740,8 @@ def generate(out_dir, truth_dir, customers: int = 10_000, events_per_customer: f
                    "company_contacts": int(len(comp_people)), "duplicate_contacts": int(len(dup_p))},
         "seconds": round(time.time() - t_start, 2),
     }
+    from .privacy import plant as plant_privacy  # consent file, deletion requests, erasure truth
+    summary["sources"].update(plant_privacy(out_dir, truth_dir, people, seed, as_of))
     (truth_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     return summary
 

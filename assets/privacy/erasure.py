@@ -1,0 +1,258 @@
+"""Erasure ("right to be forgotten"): suppression at ingest/staging plus a purge of what is persisted.
+
+Design (docs/PRIVACY.md): a deletion request is resolved through the identity graph to the person's
+customer key(s); the salted hashes of all their identifiers go to quality.erasure_suppressions. From
+then on every raw and staging load drops rows carrying a suppressed identifier (`suppress_raw`,
+`staging_filter`), so downstream never sees them again, even when the source exports them again.
+The run that first processes the request also purges what was already persisted: raw, staging,
+quality.quarantine / defects, the identity tables and every table with a customer_key column (marts,
+history, pii, features). Files (exports, report, Data Docs, serving copy) are rewritten later in the
+same run from the purged tables.
+"""
+import json
+
+import duckdb
+
+from assets.ingest.landing import quote_ident
+
+# Per source: the columns holding identifiers (canonical names, same in raw and staging).
+IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "crm_contacts": ("contact_id", "email", "web_user_id"),
+    "crm_orders": ("contact_id", "email"),
+    "survey_responses": ("email",),
+    "email_events": ("email",),
+    "ab_assignments": ("email",),
+    "web_events": ("user_id", "user_pseudo_id"),
+    "consents": ("identifier",),
+}
+SUPPRESSED = "(select identifier_hash from quality.erasure_suppressions)"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def predicate(source: str, alias: str = "", inline_salt: str | None = None) -> str | None:
+    """SQL that is true for a row carrying a suppressed identifier (None: the source has none).
+    With inline_salt the hash is spelled out (for persistent views, which cannot use temp macros);
+    otherwise it uses the macro and the $pii_salt parameter."""
+    columns = IDENTIFIER_COLUMNS.get(source)
+    if not columns:
+        return None
+    prefix = f"{alias}." if alias else ""
+    if inline_salt is not None:
+        salt = _sql_string(inline_salt)
+        hashed = [f"sha256({salt} || ':' || lower(trim({prefix}{quote_ident(c)}::varchar)))" for c in columns]
+    else:
+        hashed = [f"pii_hash({prefix}{quote_ident(c)}, $pii_salt)" for c in columns]
+    return "(" + " or ".join(f"{h} in {SUPPRESSED}" for h in hashed) + ")"
+
+
+def has_suppressions(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("select count(*) > 0 from quality.erasure_suppressions").fetchall()[0][0]
+
+
+def suppress_raw(con: duckdb.DuckDBPyConnection, source: str, salt: str) -> int:
+    """Drop suppressed rows from raw.<source>: delete from a table; wrap a view (parquet) in a filter.
+    Returns the rows removed (for a view: the rows it no longer shows)."""
+    if source not in IDENTIFIER_COLUMNS or not has_suppressions(con):
+        return 0
+    name = f"raw.{quote_ident(source)}"
+    kind = con.execute(
+        "select table_type from information_schema.tables where table_schema = 'raw' and table_name = $t",
+        {"t": source},
+    ).fetchall()
+    if not kind:
+        return 0
+    if kind[0][0] == "VIEW":
+        hidden = con.execute(f"select count(*) from {name} where {predicate(source)}", {"pii_salt": salt}).fetchall()[0][0]
+        if hidden:
+            body = con.execute(
+                "select sql from duckdb_views() where schema_name = 'raw' and view_name = $t", {"t": source}
+            ).fetchall()[0][0]
+            select = body[body.lower().index(" as ") + 4:].rstrip().rstrip(";")
+            con.execute(
+                f"create or replace view {name} as select * from ({select}) v "
+                f"where not {predicate(source, 'v', inline_salt=salt)}"
+            )
+        return hidden
+    return con.execute(f"delete from {name} where {predicate(source)}", {"pii_salt": salt}).fetchall()[0][0]
+
+
+def suppress_malformed(con: duckdb.DuckDBPyConnection, source: str, salt: str) -> int:
+    """Drop unparseable lines of raw.<source> kept in quality.quarantine when any comma-separated token
+    of the line is a suppressed identifier."""
+    if not has_suppressions(con):
+        return 0
+    return _delete(con, "quality.quarantine", f"table_name = $t and rule = 'malformed_row' and {MALFORMED_MATCH}",
+                   {"t": source, "pii_salt": salt})
+
+
+MALFORMED_MATCH = (
+    "len(list_intersect(list_transform(string_split(original_row->>'text', ','), "
+    "lambda t: pii_hash(trim(t, ' \"'), $pii_salt)), (select list(identifier_hash) from quality.erasure_suppressions))) > 0"
+)
+
+
+def pseudonymize_requests(con: duckdb.DuckDBPyConnection, salt: str) -> int:
+    """raw.deletion_requests keeps the request, never the identifier: at load each identifier becomes
+    '<id_type>:<salted hash>' (id_type email, crm_contact or invalid). Returns the rows rewritten."""
+    return con.execute(
+        """
+        update raw.deletion_requests set identifier =
+            case when is_valid_email(lower(trim(identifier))) then 'email'
+                 when regexp_full_match(trim(identifier), '[0-9]+') then 'crm_contact'
+                 else 'invalid' end
+            || ':' || coalesce(pii_hash(identifier, $pii_salt), '')
+        where identifier is not null
+        """,
+        {"pii_salt": salt},
+    ).fetchall()[0][0]
+
+
+def staging_filter(source: str) -> str | None:
+    """A `delete from _typed where ...` statement for the staging split, or None."""
+    p = predicate(source)
+    return f"delete from _typed where {p}" if p else None
+
+
+# ----------------------------------------------------------------------------- processing requests
+
+RESOLVE_SQL = """
+
+create or replace temp table _requests as
+select identifier_hash as request_hash, min(requested_at) as requested_at
+from staging.deletion_requests group by identifier_hash;
+
+create or replace temp table _usable_links as
+select l.source, l.record_key, l.id_type, l.id_value, pii_hash(l.id_value, $pii_salt) as id_hash
+from staging.identity_links l
+left join quality.identity_refusals r on r.id_type = l.id_type and r.id_value = l.id_value
+where r.id_value is null and l.id_type in ('crm_contact', 'email', 'web_user', 'cookie');
+
+create or replace temp table _erased_customers as
+select distinct r.request_hash, i.customer_key
+from _requests r
+join _usable_links l on l.id_hash = r.request_hash and l.id_type in ('crm_contact', 'email')
+join marts.customer_identity i on i.source = l.source and i.record_key = l.record_key;
+
+create or replace temp table _erased_records as
+select distinct i.source, i.record_key
+from marts.customer_identity i where i.customer_key in (select customer_key from _erased_customers);
+
+create or replace temp table _new_suppressions as
+select distinct l.id_hash as identifier_hash, l.id_type, e.request_hash
+from _usable_links l
+join marts.customer_identity i on i.source = l.source and i.record_key = l.record_key
+join _erased_customers e on e.customer_key = i.customer_key
+union
+select request_hash, 'request', request_hash from _requests;
+"""
+
+
+def _delete(con, table: str, where: str, params: dict | None = None) -> int:
+    return con.execute(f"delete from {table} where {where}", params or {}).fetchall()[0][0]
+
+
+def process_erasure(con: duckdb.DuckDBPyConnection, salt: str, run_id: str) -> dict[str, object]:
+    """Resolve the deletion requests through the identity graph (marts.customer_identity must be built),
+    extend the suppression list and purge every persisted row of the erased people. Runs inside the
+    caller's transaction. Returns a summary for the asset metadata."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'staging' and table_name = 'deletion_requests'"
+    ).fetchall()[0][0]
+    if not exists or not con.execute("select count(*) from staging.deletion_requests").fetchall()[0][0]:
+        return {"requests": 0, "customers_erased": 0, "rows_removed": 0}
+    for statement in filter(str.strip, RESOLVE_SQL.split(";")):
+        con.execute(statement, {"pii_salt": salt} if "$pii_salt" in statement else {})
+    con.execute(
+        """
+        insert into quality.erasure_suppressions
+        select n.identifier_hash, n.id_type, n.request_hash, now()
+        from _new_suppressions n
+        anti join quality.erasure_suppressions s on s.identifier_hash = n.identifier_hash
+        """
+    )
+    removed: dict[str, int] = {}
+
+    def count(table: str, rows: int) -> None:
+        if rows:
+            removed[table] = removed.get(table, 0) + int(rows)
+
+    # raw and staging: rows carrying a suppressed identifier (record keys kept first for quality.defects)
+    con.execute("create or replace temp table _erased_row_keys (table_name varchar, record_key varchar)")
+    for source in IDENTIFIER_COLUMNS:
+        count(f"raw.{source}", suppress_raw(con, source, salt))
+        if con.execute("select count(*) from duckdb_tables() where schema_name = 'staging' and table_name = $t",
+                       {"t": source}).fetchall()[0][0]:
+            staged = f"staging.{quote_ident(source)}"
+            has_key = con.execute(
+                "select count(*) from duckdb_columns() where schema_name = 'staging' and table_name = $t"
+                " and column_name = '_record_key'", {"t": source}).fetchall()[0][0]
+            if has_key:
+                con.execute(f"insert into _erased_row_keys select $t, _record_key from {staged} where {predicate(source)}",
+                            {"t": source, "pii_salt": salt})
+            count(f"staging.{source}", _delete(con, staged, predicate(source), {"pii_salt": salt}))
+
+    # quarantine keeps original rows: any field (or, for unparseable lines, any comma-separated token)
+    field_hashes = " or ".join(
+        f"(table_name = {_sql_string(s)} and pii_hash(original_row->>{_sql_string(c)}, $pii_salt) in {SUPPRESSED})"
+        for s, cols in IDENTIFIER_COLUMNS.items() for c in cols
+    )
+    count("quality.quarantine", _delete(con, "quality.quarantine", f"""
+        ({field_hashes})
+        or (rule = 'malformed_row' and {MALFORMED_MATCH})
+        or (table_name, record_key) in (select table_name, record_key from _erased_row_keys)
+    """, {"pii_salt": salt}))
+    count("quality.defects", _delete(con, "quality.defects", f"""
+        pii_hash(original_value, $pii_salt) in {SUPPRESSED}
+        or (table_name, record_key) in (select table_name, record_key from _erased_row_keys)
+        or (table_name, record_key) in (select source, record_key from _erased_records)
+    """, {"pii_salt": salt}))
+
+    # identity graph
+    count("staging.identity_links", _delete(con, "staging.identity_links",
+          "(source, record_key) in (select source, record_key from _erased_records)"))
+    con.execute("""
+        create or replace temp table _orphan_nodes as
+        select node_id from staging.identity_nodes n
+        anti join staging.identity_links l on l.id_type = n.id_type and l.id_value = n.id_value
+    """)
+    count("staging.identity_edges", _delete(con, "staging.identity_edges",
+          "a in (select node_id from _orphan_nodes) or b in (select node_id from _orphan_nodes)"))
+    count("staging.identity_components", _delete(con, "staging.identity_components",
+          "node_id in (select node_id from _orphan_nodes)"))
+    count("staging.identity_nodes", _delete(con, "staging.identity_nodes", "node_id in (select node_id from _orphan_nodes)"))
+    count("quality.identity_refusals", _delete(con, "quality.identity_refusals",
+          f"pii_hash(id_value, $pii_salt) in {SUPPRESSED}", {"pii_salt": salt}))
+
+    # every persisted table keyed by customer_key (marts incl. history, pii, features, scores)
+    for schema, table in con.execute(
+        "select distinct c.schema_name, c.table_name from duckdb_columns() c join duckdb_tables() t"
+        " on t.schema_name = c.schema_name and t.table_name = c.table_name and t.database_name = c.database_name"
+        " where c.database_name = current_database() and c.column_name = 'customer_key' and not t.temporary"
+        " order by all"
+    ).fetchall():
+        count(f"{schema}.{table}", _delete(con, f"{quote_ident(schema)}.{quote_ident(table)}",
+                                           "customer_key in (select customer_key from _erased_customers)"))
+
+    requests, customers = con.execute(
+        "select (select count(*) from _requests), (select count(distinct customer_key) from _erased_customers)"
+    ).fetchall()[0]
+    con.execute(
+        """
+        insert into quality.erasure_audit
+        select r.request_hash, r.requested_at, now(), $run_id,
+               (select count(distinct customer_key) from _erased_customers e where e.request_hash = r.request_hash),
+               (select count(*) from _new_suppressions n where n.request_hash = r.request_hash),
+               $rows, $by_table::json
+        from _requests r
+        """,
+        {"run_id": run_id, "rows": sum(removed.values()), "by_table": json.dumps(removed, sort_keys=True)},
+    )
+    for t in ("_requests", "_usable_links", "_erased_customers", "_erased_records", "_new_suppressions",
+              "_erased_row_keys", "_orphan_nodes"):
+        con.execute(f"drop table if exists {t}")
+    return {"requests": requests, "customers_erased": customers, "rows_removed": sum(removed.values()),
+            "rows_removed_by_table": removed}
+
