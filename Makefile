@@ -19,7 +19,7 @@ test: $(STAMP)  ## the full test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
 ui: $(STAMP)  ## Dagster UI on http://127.0.0.1:3000 (runs of make demo show up here)
-	mkdir -p .dagster_home
+	mkdir -p .dagster_home && cp -n deploy/local/dagster.yaml .dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 docs: $(STAMP)  ## regenerate docs/LANDING_CONTRACT.md from config/landing_contract.yaml

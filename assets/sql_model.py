@@ -7,6 +7,7 @@ import duckdb
 import yaml
 
 from pipelines.config import pipeline_config
+from pipelines.privacy import pii_salt
 from pipelines.resources import SQL_DIR, PipelineSettings, Warehouse, read_sql
 
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -77,6 +78,14 @@ def comment_table(con: duckdb.DuckDBPyConnection, table: str, relative_doc: str)
         con.execute(f'comment on column {table}."{column}" is {_sql_string(column_comment(spec))}')
 
 
+def gross_margin(config: dict) -> float:
+    """roi.gross_margin_rate, validated: ROMI is computed on contribution, not revenue."""
+    margin = float(config["roi"]["gross_margin_rate"])
+    if not 0.0 < margin <= 1.0:
+        raise ValueError(f"roi.gross_margin_rate must be in (0, 1], got {margin}")
+    return margin
+
+
 def standard_params(settings: PipelineSettings) -> dict[str, object]:
     """Every parameter a SQL model may use; each model receives the ones it references."""
     config = pipeline_config()
@@ -88,6 +97,9 @@ def standard_params(settings: PipelineSettings) -> dict[str, object]:
         "window_days": int(config["roi"]["window_days"]),
         "attribution_days": int(config["roi"]["attribution_window_days"]),
         "allocation": config["roi"]["spend_allocation"],
+        "gross_margin": gross_margin(config),
+        "pii_salt": pii_salt(),
+        "audience_purpose": config.get("privacy", {}).get("audience_purpose", "email_marketing"),
     }
 
 

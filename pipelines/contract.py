@@ -6,7 +6,6 @@ match it; docs/LANDING_CONTRACT.md is generated from it.
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,6 +38,7 @@ class Source:
     description: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+    optional: bool = False  # the pipeline runs without the file (an empty raw table stands in)
 
     @property
     def required_columns(self) -> tuple[Column, ...]:
@@ -92,19 +92,9 @@ def load_contract(column_mapping: Path | None = None, path: Path = CONTRACT_PATH
                 )
                 for c in spec["columns"]
             ),
+            optional=bool(spec.get("optional", False)),
         )
     return sources
-
-
-def read_csv_header(path: Path) -> list[str]:
-    """The header row of a CSV file, decoded strictly as UTF-8 (a BOM is tolerated)."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            return next(csv.reader([f.readline()]))
-    except UnicodeDecodeError as e:
-        raise LandingFileError(f"{path}: line 1 (header) is not valid UTF-8 ({e.reason}); re-export as UTF-8") from e
-    except StopIteration:
-        raise LandingFileError(f"{path}: the file is empty; expected a header line") from None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ def render() -> str:
             "",
             f"{source.description}",
             "",
-            f"- File: `{source.file}` ({source.format})",
+            f"- File: `{source.file}` ({source.format})"
+            + (", **optional**: when absent the pipeline runs with an empty table" if source.optional else ""),
             f"- Key: {key}",
             "",
             "| Export column | Canonical name | Type | Required | Meaning |",

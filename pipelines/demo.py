@@ -8,6 +8,7 @@ local Dagster instance (.dagster_home), so `make ui` shows it with the lineage o
 import argparse
 import datetime as dt
 import os
+import shutil
 import sys
 import time
 
@@ -73,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("SEG_OUTPUT_DIR", str(DATA / "output"))
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
     os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    instance_config = os.path.join(os.environ["DAGSTER_HOME"], "dagster.yaml")
+    if not os.path.exists(instance_config):  # the local instance: run queue and the DuckDB writer pool
+        shutil.copyfile(REPO_ROOT / "deploy" / "local" / "dagster.yaml", instance_config)
     as_of = dt.datetime.now(dt.UTC).date()
     os.environ.setdefault("SEG_AS_OF", as_of.isoformat())
 

@@ -41,3 +41,15 @@ create or replace temp macro band(value, bounds) as
         else list_max(list_filter(bounds, lambda b: b <= value))::varchar || '-'
              || (list_min(list_filter(bounds, lambda b: b > value)) - 1)::varchar
     end;
+
+-- The most frequent non-null value of a group; ties go to the smallest value, so reruns agree
+-- (DuckDB's mode() picks any of the tied values).
+create or replace temp macro most_frequent(value) as
+    list_sort([{'negative_count': -(e.value::bigint), 'value': e.key} for e in map_entries(histogram(value))])[1].value;
+
+-- Pseudonymous key of an identifier: SHA-256 of the secret salt and the trimmed, lower-cased value
+-- (so an email hashes the same as its normalized form). The salt comes from configuration
+-- (pipelines/privacy.py: env SEG_PII_SALT); without it the hash cannot be recomputed from a guess.
+create or replace temp macro pii_hash(value, salt) as
+    case when nullif(lower(trim(value::varchar)), '') is not null
+         then sha256(salt || ':' || lower(trim(value::varchar))) end;

@@ -3,7 +3,9 @@
 import dagster as dg
 
 from assets.sql_model import create_table, model_description, sql_table_asset
+from assets.privacy.erasure import process_erasure
 from pipelines.config import pipeline_config
+from pipelines.privacy import pii_salt
 from pipelines.resources import Warehouse, read_sql
 
 LINKED_SOURCES = ["crm_contacts", "crm_orders", "survey_responses", "email_events", "ab_assignments", "web_events"]
@@ -32,7 +34,8 @@ def propagate_components(con) -> int:
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["staging", "identity_links"], description=model_description("identity/identity_links.sql"),
-                     deps=[["staging", s] for s in LINKED_SOURCES] + [["ref", "blocked_identifiers"]], kinds={"duckdb"}),
+                     deps=[["staging", s] for s in LINKED_SOURCES] + [["ref", "blocked_identifiers"]]
+                     + [["staging", "deletion_requests"], ["staging", "consents"]], kinds={"duckdb"}),
         dg.AssetSpec(["quality", "identity_refusals"], description=model_description("identity/identity_refusals.sql"),
                      deps=[["staging", "identity_links"]], kinds={"duckdb"}),
         dg.AssetSpec(["staging", "identity_nodes"], description=model_description("identity/identity_nodes.sql"),
@@ -50,16 +53,22 @@ def propagate_components(con) -> int:
 )
 def identity_graph(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Resolve one customer key per person across all sources (grain of the mart: one row per source
-    record). Inputs: the staged tables that carry identifiers."""
+    record). Inputs: the staged tables that carry identifiers. Then process erasure requests
+    (staging.deletion_requests): the requested people are resolved through the graph and purged from
+    every layer (assets/privacy/erasure.py), inside the same transaction."""
     max_links = int(pipeline_config()["identity"]["max_links_per_value"])
     with warehouse.connect() as con:
         con.execute("begin transaction")
-        links = create_table(con, "staging.identity_links", "identity/identity_links.sql")
+        salt = pii_salt()
+        links = create_table(con, "staging.identity_links", "identity/identity_links.sql", {"pii_salt": salt})
         refusals = create_table(con, "quality.identity_refusals", "identity/identity_refusals.sql", {"max_links": max_links})
         nodes = create_table(con, "staging.identity_nodes", "identity/identity_nodes.sql")
         edges = create_table(con, "staging.identity_edges", "identity/identity_edges.sql")
         steps = propagate_components(con)
         records = create_table(con, "marts.customer_identity", "identity/customer_identity.sql")
+        # erasure requests: resolved through the graph just built, purged everywhere (assets/privacy)
+        erasure = process_erasure(con, salt, context.run_id)
+        records = con.execute("select count(*) from marts.customer_identity").fetchall()[0][0]
         customers, anonymous = con.execute(
             "select count(distinct customer_key) filter (where not is_anonymous),"
             " count(distinct customer_key) filter (where is_anonymous) from marts.customer_identity"
@@ -73,7 +82,9 @@ def identity_graph(context: dg.AssetExecutionContext, warehouse: Warehouse):
                                metadata={"dagster/row_count": nodes, "propagation_steps": steps})
     yield dg.MaterializeResult(
         asset_key=["marts", "customer_identity"],
-        metadata={"dagster/row_count": records, "customers": customers, "anonymous_visitors": anonymous},
+        metadata={"dagster/row_count": records, "customers": customers, "anonymous_visitors": anonymous,
+                  "erasure_requests": erasure["requests"], "erasure_customers_removed": erasure["customers_erased"],
+                  "erasure_rows_removed": erasure["rows_removed"]},
     )
 
 

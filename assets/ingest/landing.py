@@ -5,13 +5,14 @@ quality.quarantine with their line number and raw text, rule 'malformed_row'.
 """
 from __future__ import annotations
 
+import csv
 import glob
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from pipelines.contract import LandingFileError, Source, check_header, read_csv_header
+from pipelines.contract import LandingFileError, Source, check_header
 
 
 def quote_ident(name: str) -> str:
@@ -30,12 +31,32 @@ class LoadStats:
 
 def resolve_files(source: Source, landing: Path) -> list[Path]:
     files = sorted(Path(p) for p in glob.glob(str(landing / source.file)))
+    if not files and source.optional:
+        return []
     if not files:
         raise LandingFileError(
             f"{landing / source.file}: no file for source '{source.name}' in the landing folder {landing}. "
             f"Land the {source.system} export there or set SEG_LANDING_DIR."
         )
     return files
+
+
+def read_csv_header(path: Path) -> list[str]:
+    """The header row of a CSV file, decoded strictly as UTF-8 (a BOM is tolerated).
+
+    Only the first line's bytes are decoded, so an invalid byte further down is reported by the row
+    loader with its own line number instead of being blamed on the header."""
+    with open(path, "rb") as f:
+        first = f.readline()
+    if not first.strip():
+        raise LandingFileError(f"{path}: the file is empty; expected a header line")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise LandingFileError(
+            f"{path}: line 1 (header), byte {e.start + 1}: not valid UTF-8 ({e.reason}); re-export the file as UTF-8"
+        ) from e
+    return next(csv.reader([text.rstrip("\r\n")]))
 
 
 def load_csv(con: duckdb.DuckDBPyConnection, source: Source, path: Path, load_id: str) -> LoadStats:
@@ -89,6 +110,18 @@ def load_csv(con: duckdb.DuckDBPyConnection, source: Source, path: Path, load_id
     return LoadStats(1, raw_rows, malformed, tuple(c.name for c in check.missing_optional), check.extra)
 
 
+def create_empty(con: duckdb.DuckDBPyConnection, source: Source, load_id: str) -> LoadStats:
+    """An optional source whose file is absent: raw.<source> with the contract's columns and no rows."""
+    columns = ", ".join(f"null::varchar as {quote_ident(c.name)}" for c in source.columns)
+    con.execute(
+        f"create or replace table raw.{quote_ident(source.name)} as select {columns}, null::json as _extra,"
+        " null::bigint as _row_id, null::varchar as _source_file, $load_id as _load_id limit 0",
+        {"load_id": load_id},
+    )
+    con.execute("delete from quality.quarantine where table_name = $t and rule = 'malformed_row'", {"t": source.name})
+    return LoadStats(0, 0, 0, (), ())
+
+
 def load_parquet(con: duckdb.DuckDBPyConnection, source: Source, files: list[Path], load_id: str) -> LoadStats:
     """Parquet is typed and columnar already: raw.<source> is a view over the landed files."""
     schema = con.execute(
@@ -111,9 +144,17 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: Source, files: list[Pat
         got = described.get(c.export_name, "")
         expected = con.execute(f"select typeof(null::{c.type})").fetchall()[0][0]
         if got != expected:
+            offenders = []
+            for f in files:
+                typed = dict(con.execute(
+                    "select column_name, column_type from (describe select * from read_parquet($f))", {"f": str(f)}
+                ).fetchall())
+                if typed.get(c.export_name, "") != expected:
+                    offenders.append(f"{f} ({typed.get(c.export_name, 'missing')})")
             raise LandingFileError(
-                f"{files[0].parent}: column '{c.export_name}' has type {got}, the contract says {c.type}"
-                f" (source '{source.name}'); fix the export or its schema"
+                f"{offenders[0].split(' (')[0] if offenders else files[0].parent}: column '{c.export_name}' has type "
+                f"{got}, the contract says {c.type} (source '{source.name}'); files with the wrong type: "
+                f"{', '.join(offenders[:5]) or 'the union of the files'}; fix the export or its schema"
             )
     present = set(described)
     selected = [

@@ -2,8 +2,11 @@
 -- Identifier types: crm_contact (Record ID), email (normalized), web_user (website login id,
 -- GA4 user_id), cookie (GA4 user_pseudo_id), record (a record carrying no usable identifier, so it
 -- still becomes a customer of its own: orphans are customers too).
+-- Record keys: the source's key (contact id, order id, response id, cookie); for email events the salted
+-- hash of the recipient email, for A/B assignments experiment id || '|' || that hash. Parameter: $pii_salt.
 -- Inputs: staging.crm_contacts, crm_orders, survey_responses, email_events, ab_assignments,
--- web_events; ref.blocked_identifiers (placeholders that never link).
+-- web_events; ref.blocked_identifiers (placeholders that never link; values made only of zeros and
+-- separators never link either).
 
 with links as (
     -- CRM contacts: the contact id, its email and its website login
@@ -24,9 +27,11 @@ with links as (
     union all
     select 'survey_responses', response_id, 'email', email from staging.survey_responses
     union all
-    select distinct 'email_events', email, 'email', email from staging.email_events
+    -- (their record keys carry the salted hash of the email, never the email: marts.customer_identity
+    -- is analyst-facing; staging.email_events.recipient_key / ab_assignments.assignment_key match them)
+    select distinct 'email_events', pii_hash(email, $pii_salt), 'email', email from staging.email_events
     union all
-    select 'ab_assignments', experiment_id || '|' || email, 'email', email from staging.ab_assignments
+    select 'ab_assignments', experiment_id || '|' || pii_hash(email, $pii_salt), 'email', email from staging.ab_assignments
 
     -- web: a cookie is a record; it links to the logins seen on it
     union all
@@ -40,6 +45,7 @@ usable as (
     from links
     where id_value is not null
       and lower(trim(id_value)) not in (select value from ref.blocked_identifiers)
+      and not regexp_full_match(lower(trim(id_value)), '[0\s._-]*')   -- empty or all zeros ('0000', '0.0')
 ),
 
 records_without_identifier as (

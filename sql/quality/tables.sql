@@ -23,3 +23,24 @@ create table if not exists quality.defects (
     load_id        varchar,
     detected_at    timestamptz
 );
+
+-- Erasure suppression list: salted hashes (pipelines/privacy.py) of every identifier of a person who
+-- asked to be erased. Rows whose identifiers hash into it are dropped at ingest and staging, on every run.
+create table if not exists quality.erasure_suppressions (
+    identifier_hash varchar,   -- pii_hash(identifier, salt); never the identifier itself
+    id_type         varchar,   -- crm_contact, email, web_user, cookie or request (the request's identifier)
+    request_hash    varchar,   -- pii_hash of the request's identifier
+    suppressed_at   timestamptz
+);
+
+-- Erasure audit: one row per deletion request and run that processed it. No PII beyond salted hashes.
+create table if not exists quality.erasure_audit (
+    request_hash     varchar,
+    requested_at     timestamp,
+    processed_at     timestamptz,
+    run_id           varchar,
+    customers_erased integer,  -- resolved customers (identity-graph components) removed
+    identifiers_suppressed integer,
+    rows_removed     bigint,
+    rows_removed_by_table json  -- {"schema.table": rows}
+);

@@ -1,8 +1,11 @@
 -- staging.ab_assignments: one row per experiment and assigned customer (key experiment_id, email).
--- Input: raw.ab_assignments. Parameter: $as_of (date).
+-- assignment_key: experiment id || '|' || salted hash of the normalized email (pipelines/privacy.py), the
+-- record key of assignments in marts.customer_identity (no email in the mart).
+-- Input: raw.ab_assignments, staging.experiments. Parameters: $as_of (date), $pii_salt.
 -- Quarantined: experiment or variant missing, no valid customer email (the assignment cannot be
 -- tied to anyone), repeated assignment of the same customer, no parseable or a future time.
--- Orphans (experiment not in experiments) stay here and are measured by a referential check.
+-- Flagged (value kept, defect recorded): unknown_experiment, an experiment id not in
+-- staging.experiments; the row stays and the referential-integrity check measures the orphan rate.
 
 with raw_assignments as (
     select * from raw.ab_assignments
@@ -34,6 +37,7 @@ select
     experiment_id,
     variant,
     email,
+    experiment_id || '|' || pii_hash(email, $pii_salt)  as assignment_key,
     assigned_at,
     _record_key,
     _row_id,
@@ -53,5 +57,7 @@ select
         when assigned_at is null then 'Assigned At is empty or not a timestamp: ' || coalesce(assigned_at_as_exported, 'NULL')
         when assigned_at > $as_of::date + interval 1 day then 'Assigned At ' || assigned_at_as_exported || ' is after the run date'
     end                                                 as _reject_reason,
-    []::struct(column_name varchar, rule varchar, original_value varchar)[] as _defects
+    case when experiment_id is not null and experiment_id not in (select experiment_id from staging.experiments)
+         then [defect('experiment_id', 'unknown_experiment', experiment_id)]
+         else []::struct(column_name varchar, rule varchar, original_value varchar)[] end as _defects
 from checked

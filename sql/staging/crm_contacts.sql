@@ -2,8 +2,11 @@
 -- timestamps in UTC.
 -- Input: raw.crm_contacts, ref.countries, ref.blocked_identifiers. Parameter: $as_of (date).
 -- Quarantined (whole row): no parseable Record ID, a repeated Record ID, no parseable Create Date.
--- Defects (value nulled, row kept): invalid or placeholder email, unknown country code, implausible
--- birth date (age < 13 or > 110), unparseable income / opt-in, create date in the future.
+-- Defects (value nulled, row kept): missing, placeholder (ref.blocked_identifiers) or invalid email,
+-- unknown country code, implausible birth date (age < 13 or > 110), unparseable income / opt-in,
+-- create date in the future.
+-- Flagged (value kept, defect recorded): duplicate_contact, a contact whose normalized email already
+-- belongs to an earlier-created contact (a second CRM record of one person; identity merges them).
 
 with raw_contacts as (
     select * from raw.crm_contacts
@@ -59,6 +62,13 @@ checked as (
         row_number() over (partition by contact_id order by _row_id) > 1           as is_repeat,
         is_valid_email(email_normalized)                                             as email_ok,
         email_normalized in (select value from blocked)                              as email_placeholder,
+        -- a later record (by create date, then file order) of a valid email seen on another contact
+        row_number() over (
+            partition by case when is_valid_email(email_normalized) and email_normalized not in (select value from blocked)
+                              then email_normalized end
+            order by utc_timestamp(created_at_as_exported) nulls last, _row_id
+        ) > 1 and is_valid_email(email_normalized) and email_normalized not in (select value from blocked)
+                                                                                     as is_duplicate_contact,
         country_code_as_exported in (select alpha2 from countries)                   as country_ok,
         date_diff('year', birth_date_parsed, $as_of::date) between 13 and 110       as age_ok,
         created_at_parsed > $as_of::date + interval 1 day                            as created_in_future
@@ -103,9 +113,10 @@ select
         when created_at_parsed is null then 'Create Date is empty or not a timestamp: ' || coalesce(created_at_as_exported, 'NULL')
     end                                                                              as _reject_reason,
     list_filter([
-        case when email_normalized is not null and not email_ok then defect('email', 'invalid_email', email_as_exported) end,
-        case when email_ok and email_placeholder then defect('email', 'placeholder_email', email_as_exported) end,
         case when email_normalized is null then defect('email', 'missing_email', email_as_exported) end,
+        case when email_placeholder then defect('email', 'placeholder_email', email_as_exported) end,
+        case when email_normalized is not null and not email_placeholder and not email_ok then defect('email', 'invalid_email', email_as_exported) end,
+        case when is_duplicate_contact then defect('email', 'duplicate_contact', email_as_exported) end,
         case when country_code_as_exported is not null and not country_ok then defect('country_code', 'unknown_country', country_code_as_exported) end,
         case when birth_date_as_exported is not null and birth_date_parsed is null then defect('birth_date', 'invalid_date', birth_date_as_exported) end,
         case when not age_ok then defect('birth_date', 'implausible_age', birth_date_as_exported) end,

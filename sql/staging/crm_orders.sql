@@ -1,10 +1,12 @@
 -- staging.crm_orders: one row per order (key order_id), typed, amounts converted to USD with the
 -- rate of the order day (original amount and currency kept), timestamps in UTC.
--- Input: raw.crm_orders, staging.fx_rates, ref.currencies. Parameter: $as_of (date).
+-- Input: raw.crm_orders, staging.fx_rates, ref.currencies, ref.blocked_identifiers. Parameter: $as_of (date).
 -- Quarantined (whole row): no Order ID, repeated Order ID, no parseable Order Date, an order date in
 -- the future, an amount that is missing, not a number or negative, a currency that is not ISO-4217
 -- or has no exchange rate.
--- Defects (value nulled, row kept): invalid email, unparseable contact id, unknown status/channel.
+-- Defects (value nulled, row kept): missing (blank), placeholder (ref.blocked_identifiers) or invalid
+-- email, unparseable contact id, unknown status/channel.
+-- Flagged (value kept, defect recorded): a currency written in non-canonical case ('eur'), upper-cased.
 
 with raw_orders as (
     select * from raw.crm_orders
@@ -16,6 +18,10 @@ fx_rates as (
 
 currencies as (
     select code from ref.currencies
+),
+
+blocked as (
+    select value from ref.blocked_identifiers
 ),
 
 typed as (
@@ -36,6 +42,7 @@ typed as (
         -- amounts
         amount                                       as amount_as_exported,
         try_cast(trim(amount) as decimal(18, 2))     as amount,
+        blank_to_null(currency)                      as currency_as_exported,
         upper(blank_to_null(currency))               as currency,
         lower(blank_to_null(status))                 as status_as_exported,
         lower(blank_to_null(sales_channel))          as sales_channel_as_exported
@@ -56,6 +63,7 @@ checked as (
         with_rates.*,
         row_number() over (partition by order_id order by _row_id) > 1  as is_repeat,
         is_valid_email(email_normalized)                                 as email_ok,
+        email_normalized in (select value from blocked)                  as email_placeholder,
         currency in (select code from currencies)                        as currency_ok
     from with_rates
 )
@@ -64,7 +72,7 @@ select
     -- ids
     order_id,
     contact_id_parsed                                                           as contact_id,
-    case when email_ok then email_normalized end                                as email,
+    case when email_ok and not email_placeholder then email_normalized end      as email,
     -- when
     ordered_at,
     -- amounts
@@ -99,7 +107,10 @@ select
         when usd_per_unit is null then 'no exchange rate for ' || currency || ' on or before ' || ordered_at::date::varchar
     end                                                                         as _reject_reason,
     list_filter([
-        case when email_normalized is not null and not email_ok then defect('email', 'invalid_email', email_as_exported) end,
+        case when email_normalized is null then defect('email', 'missing_email', email_as_exported) end,
+        case when email_placeholder then defect('email', 'placeholder_email', email_as_exported) end,
+        case when email_normalized is not null and not email_placeholder and not email_ok then defect('email', 'invalid_email', email_as_exported) end,
+        case when currency_ok and currency_as_exported != currency then defect('currency', 'noncanonical_currency', currency_as_exported) end,
         case when contact_id_as_exported is not null and trim(contact_id_as_exported) != '' and contact_id_parsed is null then defect('contact_id', 'invalid_id', contact_id_as_exported) end,
         case when status_as_exported is not null and status_as_exported not in ('completed', 'refunded', 'cancelled') then defect('status', 'unknown_status', status_as_exported) end,
         case when sales_channel_as_exported is not null and sales_channel_as_exported not in ('web', 'store', 'phone') then defect('sales_channel', 'unknown_channel', sales_channel_as_exported) end

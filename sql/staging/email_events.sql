@@ -1,9 +1,12 @@
 -- staging.email_events: one row per email event (key event_id): send, open, click, unsubscribe or
 -- bounce of one campaign email to one recipient, time in UTC.
--- Input: raw.email_events. Parameter: $as_of (date).
+-- recipient_key: salted hash of the normalized recipient email (pipelines/privacy.py), the record key of
+-- email events in marts.customer_identity, so no email is needed to join events to customers.
+-- Input: raw.email_events, staging.campaigns. Parameters: $as_of (date), $pii_salt.
 -- Quarantined: no Event ID, repeated Event ID, unknown event type, no usable recipient email (the
 -- event cannot be tied to anyone), no parseable or a future timestamp.
--- Orphans (campaign id not in campaigns) stay here and are measured by a referential check.
+-- Flagged (value kept, defect recorded): orphan_campaign, a campaign id not in staging.campaigns; the
+-- row stays and the referential-integrity check measures the orphan rate.
 
 with raw_email_events as (
     select * from raw.email_events
@@ -30,6 +33,7 @@ select
     event_id,
     campaign_id,
     email,
+    pii_hash(email, $pii_salt)                          as recipient_key,
     event_type,
     occurred_at,
     _record_key,
@@ -53,5 +57,7 @@ select
         when occurred_at is null then 'Timestamp is empty or not a timestamp: ' || coalesce(occurred_at_as_exported, 'NULL')
         when occurred_at > $as_of::date + interval 1 day then 'Timestamp ' || occurred_at_as_exported || ' is after the run date'
     end                                                 as _reject_reason,
-    []::struct(column_name varchar, rule varchar, original_value varchar)[] as _defects
+    case when campaign_id is not null and campaign_id not in (select campaign_id from staging.campaigns)
+         then [defect('campaign_id', 'orphan_campaign', campaign_id)]
+         else []::struct(column_name varchar, rule varchar, original_value varchar)[] end as _defects
 from typed

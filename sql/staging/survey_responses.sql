@@ -1,8 +1,8 @@
 -- staging.survey_responses: one row per survey response (key response_id), answers typed.
--- Input: raw.survey_responses. Parameter: $as_of (date).
+-- Input: raw.survey_responses, ref.blocked_identifiers. Parameter: $as_of (date).
 -- Quarantined: no Response ID, repeated Response ID, no parseable or a future submission time.
 -- Defects (value nulled, row kept): Likert answers outside 1-5, NPS outside 0-10, unparseable
--- answers, an unknown multiple-choice option, an invalid email.
+-- answers, an unknown multiple-choice option, a placeholder (ref.blocked_identifiers) or invalid email.
 
 with raw_responses as (
     select * from raw.survey_responses
@@ -15,6 +15,7 @@ typed as (
         blank_to_null(response_id)                   as response_id_clean,
         utc_timestamp(submitted_at)                  as submitted_at_utc,
         normalize_email(email)                       as email_normalized,
+        normalize_email(email) in (select value from ref.blocked_identifiers) as email_placeholder,
         lower(blank_to_null(main_interest))          as main_interest_clean,
         row_number() over (partition by blank_to_null(response_id) order by _row_id) > 1 as is_repeat
     from raw_responses
@@ -24,7 +25,7 @@ select
     -- ids
     response_id_clean                                                   as response_id,
     submitted_at_utc                                                    as submitted_at,
-    case when is_valid_email(email_normalized) then email_normalized end as email,
+    case when is_valid_email(email_normalized) and not email_placeholder then email_normalized end as email,
     -- values, interests and lifestyle (Likert 1-5)
     score_in_range(value_sustainability, 1, 5)                          as value_sustainability,
     score_in_range(value_price, 1, 5)                                   as value_price,
@@ -61,7 +62,8 @@ select
         score_defect('lifestyle_active', lifestyle_active, 1, 5, 'likert_out_of_range'),
         score_defect('lifestyle_digital', lifestyle_digital, 1, 5, 'likert_out_of_range'),
         score_defect('nps_score', nps_score, 0, 10, 'nps_out_of_range'),
-        case when email_normalized is not null and not is_valid_email(email_normalized)
+        case when email_placeholder then defect('email', 'placeholder_email', email) end,
+        case when email_normalized is not null and not email_placeholder and not is_valid_email(email_normalized)
              then defect('email', 'invalid_email', email) end,
         case when main_interest_clean is not null
                   and main_interest_clean not in ('outdoors', 'technology', 'fashion', 'home', 'wellness')
