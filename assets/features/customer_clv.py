@@ -13,7 +13,7 @@ from assets.features.btyd import (
     fit_gamma_gamma,
     gamma_gamma_expected_spend,
 )
-from assets.sql_model import sql_table_asset
+from assets.sql_model import comment_table, sql_table_asset
 from pipelines.config import pipeline_config
 from pipelines.resources import PipelineSettings, Warehouse
 
@@ -110,6 +110,8 @@ def customer_clv(context: dg.AssetExecutionContext, settings: PipelineSettings, 
         )
         con.execute("delete from marts.clv_model where run_date = $d", {"d": run_date})
         con.execute("insert into marts.clv_model select run_date, model, parameter, value from model_rows")
+        comment_table(con, "marts.customer_clv", "features/customer_clv.yml")
+        comment_table(con, "marts.clv_model", "features/clv_model.yml")
         con.execute("commit")
     context.log.info(f"BG/NBD {bgnbd.as_dict()}; Gamma-Gamma {gamma_gamma.as_dict()}")
     yield dg.MaterializeResult(

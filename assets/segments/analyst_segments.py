@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from assets.sql_model import comment_table
 from pipelines.contract import REPO_ROOT
 from pipelines.resources import Warehouse
 
@@ -57,6 +58,7 @@ def analyst_segments(warehouse: Warehouse) -> dg.MaterializeResult:
                         f"{segment['where']!r} is not valid SQL over marts.customer_features: {e}"
                     ) from e
         con.execute(f"create or replace table marts.analyst_segments as {analyst_segments_sql(segmentations)}")
+        comment_table(con, "marts.analyst_segments", "segments/analyst_segments.yml")
         sizes = con.execute(
             "select segmentation || '.' || segment, count(*) from marts.analyst_segments group by all order by 1"
         ).fetchall()

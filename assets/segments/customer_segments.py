@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.sql_model import sql_table_asset
+from assets.sql_model import comment_table, sql_table_asset
 from pipelines.resources import PipelineSettings, Warehouse
 
 rfm_segment_map = sql_table_asset("ref.rfm_segment_map", "segments/rfm_segment_map.sql", deps=[], group="segments")
@@ -31,6 +31,7 @@ def segment_history(settings: PipelineSettings, warehouse: Warehouse) -> dg.Mate
         )
         con.execute("delete from marts.segment_history where run_date = $d", {"d": settings.as_of_date})
         con.execute("insert into marts.segment_history select * from marts.customer_segments")
+        comment_table(con, "marts.segment_history", "segments/segment_history.yml")
         con.execute("commit")
         runs, rows = con.execute("select count(distinct run_date), count(*) from marts.segment_history").fetchall()[0]
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "run_dates": runs})
