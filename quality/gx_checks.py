@@ -26,6 +26,16 @@ CRITICAL, WARNINGS = "gx_critical", "gx_warnings"
 _validations: dict[tuple[str, str, str], Any] = {}
 
 
+# Staged tables a suite's referential expectations read: its checks must wait until they are rebuilt,
+# or a rerun validates new orders against the previous run's contacts (seen: a blocking failure).
+REFERENCED_TABLES: dict[str, list[list[str]]] = {
+    "crm_orders": [["staging", "crm_contacts"]],
+    "email_events": [["staging", "campaigns"]],
+    "ad_spend": [["staging", "campaigns"]],
+    "ab_assignments": [["staging", "experiments"]],
+}
+
+
 def suite_context(settings: PipelineSettings) -> SuiteContext:
     config = pipeline_config()["quality"]
     return SuiteContext(
@@ -120,10 +130,12 @@ def run_suites(database_path, ctx: SuiteContext, docs_dir, tables=TABLES, result
         for table in TABLES
         for spec in (
             dg.AssetCheckSpec(CRITICAL, asset=["staging", table], blocking=True,
+                              additional_deps=REFERENCED_TABLES.get(table, []),
                               description=f"Great Expectations suite {suite_name(table)} (quality/suites/{table}.py), "
                                           "critical part: schema, keys, referential integrity within "
                                           "quality.max_orphan_rate. Blocks downstream assets."),
             dg.AssetCheckSpec(WARNINGS, asset=["staging", table],
+                              additional_deps=REFERENCED_TABLES.get(table, []),
                               description=f"Great Expectations suite {suite_name(table)}: accuracy (syntax, codes, "
                                           "ranges, dates), freshness (quality.freshness_max_age_days) and volume; "
                                           "warns."),
