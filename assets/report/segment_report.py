@@ -72,17 +72,12 @@ def plot_segment_sizes(roi: pl.DataFrame) -> str:
     return _png(fig)
 
 
-def plot_roi_cac(roi: pl.DataFrame) -> str:
+def _two_panels_per_segmentation(roi: pl.DataFrame, draw) -> str:
+    """One row of two panels per report segmentation; draw(axes_row, segment_rows, segmentation)."""
     shown = [s for s in REPORT_SEGMENTATIONS if s in roi["segmentation"].to_list()]
     fig, axes = plt.subplots(len(shown) or 1, 2, figsize=(11, 3.2 * max(len(shown), 1)), squeeze=False)
     for row, segmentation in enumerate(shown):
-        part = roi.filter(pl.col("segmentation") == segmentation).sort("segment")
-        labels = part["segment"].to_list()
-        axes[row, 0].barh(labels, part["roi"].fill_null(0).to_list(), color="#55a868")
-        axes[row, 0].axvline(0, color="black", lw=0.8)
-        axes[row, 0].set_title(f"{segmentation}: ROI = (attributed revenue - spend) / spend", fontsize=9, loc="left")
-        axes[row, 1].barh(labels, part["cac_usd"].fill_null(0).to_list(), color="#c44e52")
-        axes[row, 1].set_title(f"{segmentation}: CAC (USD per new customer; 0 = none acquired)", fontsize=9, loc="left")
+        draw(axes[row], roi.filter(pl.col("segmentation") == segmentation), segmentation)
         for ax in axes[row]:
             ax.tick_params(labelsize=7)
     if not shown:
@@ -90,6 +85,19 @@ def plot_roi_cac(roi: pl.DataFrame) -> str:
         _empty(axes[0, 1], "")
     fig.tight_layout()
     return _png(fig)
+
+
+def plot_roi_cac(roi: pl.DataFrame) -> str:
+    def draw(axes, part: pl.DataFrame, segmentation: str) -> None:
+        part = part.sort("segment")
+        labels = part["segment"].to_list()
+        axes[0].barh(labels, part["roi"].fill_null(0).to_list(), color="#55a868")
+        axes[0].axvline(0, color="black", lw=0.8)
+        axes[0].set_title(f"{segmentation}: ROI = (attributed revenue - spend) / spend", fontsize=9, loc="left")
+        axes[1].barh(labels, part["cac_usd"].fill_null(0).to_list(), color="#c44e52")
+        axes[1].set_title(f"{segmentation}: CAC (USD per new customer; 0 = none acquired)", fontsize=9, loc="left")
+
+    return _two_panels_per_segmentation(roi, draw)
 
 
 def plot_clv(clv: pl.DataFrame) -> str:
@@ -204,26 +212,18 @@ def plot_quality(quality: pl.DataFrame) -> str:
 
 def plot_expected_value(roi: pl.DataFrame) -> str:
     """Segments ranked by what they are expected to bring (propensity x CLV), next to past revenue."""
-    shown = [s for s in REPORT_SEGMENTATIONS if s in roi["segmentation"].to_list()]
-    fig, axes = plt.subplots(len(shown) or 1, 2, figsize=(11, 3.2 * max(len(shown), 1)), squeeze=False)
-    for row, segmentation in enumerate(shown):
-        part = (roi.filter((pl.col("segmentation") == segmentation) & pl.col("expected_value_usd").is_not_null())
-                .sort("expected_value_usd"))
+    def draw(axes, part: pl.DataFrame, segmentation: str) -> None:
+        part = part.filter(pl.col("expected_value_usd").is_not_null()).sort("expected_value_usd")
         labels = part["segment"].to_list()
-        axes[row, 0].barh(labels, part["expected_value_usd"].to_list(), color="#8172b2", label="expected value")
-        axes[row, 0].barh(labels, part["revenue_usd"].cast(pl.Float64).to_list(), color="#cccccc", alpha=0.6,
-                          label="past window revenue")
-        axes[row, 0].set_title(f"{segmentation}: expected value vs past revenue (USD)", fontsize=9, loc="left")
-        axes[row, 0].legend(fontsize=7)
-        axes[row, 1].barh(labels, part["mean_propensity"].to_list(), color="#64b5cd")
-        axes[row, 1].set_title(f"{segmentation}: mean propensity to buy (next horizon)", fontsize=9, loc="left")
-        for ax in axes[row]:
-            ax.tick_params(labelsize=7)
-    if not shown:
-        _empty(axes[0, 0], "no ROI rows")
-        _empty(axes[0, 1], "")
-    fig.tight_layout()
-    return _png(fig)
+        axes[0].barh(labels, part["expected_value_usd"].to_list(), color="#8172b2", label="expected value")
+        axes[0].barh(labels, part["revenue_usd"].cast(pl.Float64).to_list(), color="#cccccc", alpha=0.6,
+                     label="past window revenue")
+        axes[0].set_title(f"{segmentation}: expected value vs past revenue (USD)", fontsize=9, loc="left")
+        axes[0].legend(fontsize=7)
+        axes[1].barh(labels, part["mean_propensity"].to_list(), color="#64b5cd")
+        axes[1].set_title(f"{segmentation}: mean propensity to buy (next horizon)", fontsize=9, loc="left")
+
+    return _two_panels_per_segmentation(roi, draw)
 
 
 def build_report(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> tuple[str, dict[str, str]]:
