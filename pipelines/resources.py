@@ -20,6 +20,7 @@ SQL_DIR = REPO_ROOT / "sql"
 DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
 DEFAULT_OUTPUT = REPO_ROOT / "data" / "output"
 SCHEMAS = ("raw", "staging", "quality", "ref", "marts", "pii")
+DEFAULT_MEMORY_LIMIT = "4GB"
 
 
 def _resolve(value: str | None, env: str, default: Path) -> Path:
@@ -61,7 +62,10 @@ class Warehouse(dg.ConfigurableResource):
     """
 
     database: str | None = None  # env SEG_DATABASE, default <output>/warehouse.duckdb
-    memory_limit: str | None = None  # env SEG_DUCKDB_MEMORY_LIMIT, e.g. "8GB"
+    # DuckDB spills to temp_directory past this limit instead of growing (its own default is 80% of
+    # RAM). 4 GB keeps the whole process (DuckDB + Python models) under 8 GiB at 100M events.
+    memory_limit: str | None = None  # env SEG_DUCKDB_MEMORY_LIMIT, default DEFAULT_MEMORY_LIMIT
+    temp_directory: str | None = None  # env SEG_DUCKDB_TEMP_DIR, default <database dir>/duckdb_tmp
     threads: int | None = None
 
     @property
@@ -76,10 +80,10 @@ class Warehouse(dg.ConfigurableResource):
         con = duckdb.connect(str(self.path))
         try:
             con.execute("set TimeZone = 'UTC'")
-            limit = self.memory_limit or os.environ.get("SEG_DUCKDB_MEMORY_LIMIT")
-            if limit:
-                con.execute(f"set memory_limit = '{duckdb_setting(limit)}'")
-                con.execute(f"set temp_directory = '{duckdb_setting(str(self.path.parent / 'duckdb_tmp'))}'")
+            limit = self.memory_limit or os.environ.get("SEG_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+            temp = self.temp_directory or os.environ.get("SEG_DUCKDB_TEMP_DIR") or str(self.path.parent / "duckdb_tmp")
+            con.execute(f"set memory_limit = '{duckdb_setting(limit)}'")
+            con.execute(f"set temp_directory = '{duckdb_setting(temp)}'")
             if self.threads:
                 con.execute(f"set threads = {int(self.threads)}")
             for schema in SCHEMAS:
