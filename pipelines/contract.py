@@ -39,6 +39,12 @@ class Source:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     optional: bool = False  # the pipeline runs without the file (an empty raw table stands in)
+    # A regular expression whose first group is a file's day (YYYYMMDD): the source is daily-partitioned.
+    daily_partition_file: str | None = None
+
+    @property
+    def partitioned(self) -> bool:
+        return self.daily_partition_file is not None
 
     @property
     def required_columns(self) -> tuple[Column, ...]:
@@ -93,6 +99,7 @@ def load_contract(column_mapping: Path | None = None, path: Path = CONTRACT_PATH
                 for c in spec["columns"]
             ),
             optional=bool(spec.get("optional", False)),
+            daily_partition_file=spec.get("daily_partition_file"),
         )
     return sources
 

@@ -33,6 +33,8 @@ def render() -> str:
             f"- File: `{source.file}` ({source.format})"
             + (", **optional**: when absent the pipeline runs with an empty table" if source.optional else ""),
             f"- Key: {key}",
+            *([f"- Daily-partitioned: one file per day, the day (YYYYMMDD) taken from the file name by "
+               f"`{source.daily_partition_file}`; a run loads the days it is asked for"] if source.partitioned else []),
             "",
             "| Export column | Canonical name | Type | Required | Meaning |",
             "| --- | --- | --- | --- | --- |",

@@ -9,6 +9,8 @@ manual run waits in the queue. Inside and across runs every step also takes a sl
 
 import dagster as dg
 
+from pipelines.partitions import daily_partitions
+
 WAREHOUSE_RUN_TAG = {"warehouse": "duckdb"}
 
 segmentation_job = dg.define_asset_job(
@@ -16,8 +18,10 @@ segmentation_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
     run_tags=WAREHOUSE_RUN_TAG,
+    partitions_def=daily_partitions,
     description="Ingest every landed source, check quality, resolve identities, build features, segments and ROI, "
-                "then publish marts and ref to the read-only serving file.",
+                "then publish marts and ref to the read-only serving file. Daily-partitioned sources (web_events) "
+                "load the run's day, or its range of days (a backfill; the whole landed history for a full run).",
 )
 
 segmentation_job_multiprocess = dg.define_asset_job(
@@ -25,6 +29,7 @@ segmentation_job_multiprocess = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     executor_def=dg.multiprocess_executor.configured({"max_concurrent": 2, "start_method": {"forkserver": {}}}),
     run_tags=WAREHOUSE_RUN_TAG,
+    partitions_def=daily_partitions,
     description="The same graph with each step in its own process (Dagster's multiprocess executor). Warehouse "
                 "steps still take the duckdb_writer pool one at a time (DuckDB has one writer process per file); "
                 "use it when steps spend their time in Python (model fits, reports) rather than in DuckDB.",

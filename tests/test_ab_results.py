@@ -147,6 +147,7 @@ def big_ab_run(tmp_path_factory):
     """30,000 generated customers; only the assets upstream of marts.ab_test_results are materialized."""
     from datagen import generate
     from pipelines.definitions import all_assets
+    from pipelines.partitions import full_run_tags
     from pipelines.resources import PipelineSettings, Warehouse
 
     root = tmp_path_factory.mktemp("ab_big")
@@ -156,7 +157,7 @@ def big_ab_run(tmp_path_factory):
     try:
         result = dg.materialize(all_assets, selection=dg.AssetSelection.keys(["marts", "ab_test_results"]).upstream(),
                                 resources={"settings": PipelineSettings(), "warehouse": Warehouse()},
-                                raise_on_error=False)
+                                raise_on_error=False, tags=full_run_tags(root / "landing"))
     finally:
         for key, value in saved.items():
             if value is None:

@@ -1,5 +1,5 @@
 """Schema drift in landed files: a missing required column stops the load naming the file and the
-column; a missing optional column becomes NULL and is reported; a new column is kept (CSV: in
+column; a missing optional column becomes NULL and is reported; a new column is kept (in
 raw.<source>._extra) and reported; a retyped required Parquet column stops the load naming the
 column and both types. Runs the real raw assets over altered copies of the generated files."""
 import json
@@ -12,6 +12,7 @@ import pytest
 
 from assets.ingest.raw import raw_assets
 from pipelines.contract import LandingFileError
+from pipelines.partitions import full_run_tags
 from pipelines.resources import PipelineSettings, Warehouse
 
 RAW = {a.key.path[1]: a for a in raw_assets}
@@ -34,6 +35,7 @@ def materialize(name: str, landing: Path, output: Path) -> dg.ExecuteInProcessRe
         resources={"settings": PipelineSettings(landing_dir=str(landing), output_dir=str(output), as_of="2026-11-20"),
                    "warehouse": Warehouse(database=str(output / "warehouse.duckdb"))},
         raise_on_error=False,
+        tags=full_run_tags(landing) if name == "web_events" else None,
     )
 
 
@@ -121,7 +123,9 @@ def test_missing_optional_and_new_parquet_columns_are_reported(generated, tmp_pa
     assert metadata["new_columns"].value == "app_channel"
     con = duckdb.connect(str(tmp_path / "out" / "warehouse.duckdb"), read_only=True)
     try:
-        rows, devices = con.execute("select count(*), count(device) from raw.web_events").fetchall()[0]
+        rows, devices, kept = con.execute(
+            "select count(*), count(device), count(*) filter (where _extra->>'app_channel' = 'beta') from raw.web_events"
+        ).fetchall()[0]
     finally:
         con.close()
-    assert rows > 0 and devices == 0
+    assert rows > 0 and devices == 0 and kept == rows  # the new column is kept, as JSON in _extra

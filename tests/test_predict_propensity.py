@@ -39,6 +39,7 @@ def build_predict_run(request, tmp_path_factory) -> tuple:
         return request.config.stash[PREDICT_RUN]
     from datagen import generate
     from pipelines.definitions import all_assets, defs
+    from pipelines.partitions import full_run_tags
 
     root = tmp_path_factory.mktemp("predict")
     generate(root / "landing", root / "truth", CUSTOMERS, 20, 11, AS_OF, 365)
@@ -47,7 +48,7 @@ def build_predict_run(request, tmp_path_factory) -> tuple:
     try:
         selection = dg.AssetSelection.assets(["marts", "customer_scores"]).upstream().required_multi_asset_neighbors()
         result = dg.materialize([a for a in all_assets], selection=selection, resources=defs.resources,
-                                raise_on_error=False)
+                                raise_on_error=False, tags=full_run_tags(root / "landing"))
     finally:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)

@@ -105,8 +105,12 @@ def erasure_run(tmp_path_factory):
         snapshot = root / "after_first.duckdb"
         shutil.copy(output / "warehouse.duckdb", snapshot)
         first_file_hits = _file_hits(output, *_needles(truth))
-        # the request file is rotated away, but the person's records land again: still suppressed
+        # the request file is rotated away, but the person's records land again in new exports (same
+        # rows, another order: new content, so the load ledger reloads them): still suppressed
         (landing / "deletion_requests.csv").write_text(original_requests)
+        for name in ("crm_contacts.csv", "email_events.csv"):
+            header, *lines = (landing / name).read_bytes().splitlines()  # bytes: planted bad UTF-8 stays
+            (landing / name).write_bytes(b"\n".join([header, *reversed(lines)]) + b"\n")
         second = run_pipeline()
         assert second.success
     finally:

@@ -12,12 +12,18 @@ from pathlib import Path
 
 import duckdb
 
+from assets.ingest import ledger
 from pipelines.contract import LandingFileError, Source, check_header
 
 
 def quote_ident(name: str) -> str:
     """A SQL identifier quoted for DuckDB, safe for any header text."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal for DuckDB, safe for any text."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,11 @@ def read_csv_header(path: Path) -> list[str]:
     return next(csv.reader([text.rstrip("\r\n")]))
 
 
-def load_csv(con: duckdb.DuckDBPyConnection, source: Source, path: Path, load_id: str) -> LoadStats:
+def load_csv(con: duckdb.DuckDBPyConnection, source: Source, file: Path | ledger.FileLoad, load_id: str) -> LoadStats:
+    """Replace raw.<source> with the file's rows and record the load in quality.load_ledger, in one
+    transaction."""
+    load = ledger.as_loads(con, source, [file])[0]
+    path = load.path
     header = read_csv_header(path)
     check = check_header(source, path, header)
     present = {c.export_name for c in check.present}
@@ -68,11 +78,11 @@ def load_csv(con: duckdb.DuckDBPyConnection, source: Source, path: Path, load_id
         for c in source.columns
     ]
     extra = (
-        "to_json({" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': {quote_ident(h)}" for h in check.extra) + "})"
+        "to_json({" + ", ".join(f"{_sql_string(h)}: {quote_ident(h)}" for h in check.extra) + "})"
         if check.extra
         else "null::json"
     )
-    columns = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header) + "}"
+    columns = "{" + ", ".join(f"{_sql_string(h)}: 'VARCHAR'" for h in header) + "}"
     table = quote_ident(source.name)
     con.execute("begin transaction")
     con.execute(
@@ -98,14 +108,15 @@ def load_csv(con: duckdb.DuckDBPyConnection, source: Source, path: Path, load_id
                'malformed_row',
                'unparseable CSV line ' || line || ': ' || string_agg(distinct error_type::varchar, ', ')
                    || ' (' || any_value(error_message) || ')',
-               $load_id, now()
+               $load_id, now(), null
         from csv_rejects
         group by line
         """,
         {"source_system": source.system, "table_name": source.name, "file": str(path), "load_id": load_id},
     )
-    con.execute("commit")
     raw_rows = con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
+    ledger.record(con, source, [load], {path: raw_rows}, load_id)
+    con.execute("commit")
     malformed = con.execute("select count(distinct line) from csv_rejects").fetchall()[0][0]
     return LoadStats(1, raw_rows, malformed, tuple(c.name for c in check.missing_optional), check.extra)
 
@@ -122,8 +133,10 @@ def create_empty(con: duckdb.DuckDBPyConnection, source: Source, load_id: str) -
     return LoadStats(0, 0, 0, (), ())
 
 
-def load_parquet(con: duckdb.DuckDBPyConnection, source: Source, files: list[Path], load_id: str) -> LoadStats:
-    """Parquet is typed and columnar already: raw.<source> is a view over the landed files."""
+def check_parquet(con: duckdb.DuckDBPyConnection, source: Source, files: list[Path]) -> set[str]:
+    """Check the landed Parquet files' columns and types against the contract (schema drift): a
+    missing required column or a required column of another type stops the load naming the file.
+    Returns the columns present in the union of the files."""
     schema = con.execute(
         "select file_name, name, type from parquet_schema($files) where name != 'schema'",
         {"files": [str(f) for f in files]},
@@ -133,7 +146,6 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: Source, files: list[Pat
         by_file.setdefault(file_name, set()).add(name)
     for file_name, names in by_file.items():
         check_header(source, Path(file_name), sorted(names))
-    expected_types = {c.export_name: c.type for c in source.columns}
     described = dict(
         con.execute(
             "select column_name, column_type from (describe select * from read_parquet($files, union_by_name = true))",
@@ -156,26 +168,79 @@ def load_parquet(con: duckdb.DuckDBPyConnection, source: Source, files: list[Pat
                 f"{got}, the contract says {c.type} (source '{source.name}'); files with the wrong type: "
                 f"{', '.join(offenders[:5]) or 'the union of the files'}; fix the export or its schema"
             )
-    present = set(described)
+    return set(described)
+
+
+def parquet_rows(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[Path, int]:
+    """Rows per Parquet file, from the files' footers (no data is read)."""
+    if not files:
+        return {}
+    counts = dict(con.execute(
+        "select file_name, num_rows from parquet_file_metadata($files)", {"files": [str(f) for f in files]}
+    ).fetchall())
+    return {f: counts[str(f)] for f in files}
+
+
+def registered_files(con: duckdb.DuckDBPyConnection, source: Source) -> list[Path]:
+    """Every file of the source the ledger has recorded and that is still in the landing folder."""
+    paths = con.execute(
+        "select distinct file_path from quality.load_ledger where source = $s order by file_path", {"s": source.name}
+    ).fetchall()
+    return [Path(p) for (p,) in paths if Path(p).exists()]
+
+
+def create_parquet_view(con: duckdb.DuckDBPyConnection, source: Source, files: list[Path]) -> tuple[str, ...]:
+    """raw.<source> as a view over Parquet files (typed and columnar already: nothing is copied).
+    Canonical column names; columns the contract does not know are kept as JSON in `_extra`; a
+    daily-partitioned source gets `_partition_date`, the day from the file name (filters on it read
+    only that day's files). Returns the new (non-contract) columns."""
+    present = {
+        name for (name,) in con.execute(
+            "select column_name from (describe select * from read_parquet($files, union_by_name = true))",
+            {"files": [str(f) for f in files]},
+        ).fetchall()
+    }
     selected = [
         f"{quote_ident(c.export_name) if c.export_name in present else 'null'}::{c.type} as {quote_ident(c.name)}"
         for c in source.columns
     ]
-    file_list = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    known = {c.export_name for c in source.columns}
+    extra = tuple(sorted(present - known))
+    extra_sql = (
+        "to_json({" + ", ".join(f"{_sql_string(h)}: {quote_ident(h)}" for h in extra) + "})" if extra else "null::json"
+    )
+    day = (
+        f"strptime(regexp_extract(filename, {_sql_string(source.daily_partition_file)}, 1), '%Y%m%d')::date"
+        if source.partitioned else "null::date"
+    )
+    file_list = "[" + ", ".join(_sql_string(str(f)) for f in files) + "]"
     con.execute(
         f"""
         create or replace view raw.{quote_ident(source.name)} as
-        select {", ".join(selected)}, filename as _source_file, file_row_number as _row_id,
-               '{load_id.replace("'", "''")}' as _load_id
+        select {", ".join(selected)}, {extra_sql} as _extra, filename as _source_file,
+               file_row_number as _row_id, {day} as _partition_date
         from read_parquet({file_list}, union_by_name = true, filename = true, file_row_number = true)
         """
     )
-    raw_rows = con.execute(f"select count(*) from raw.{quote_ident(source.name)}").fetchall()[0][0]
-    known = {c.export_name for c in source.columns}
+    return extra
+
+
+def load_parquet(con: duckdb.DuckDBPyConnection, source: Source, items: list[Path] | list[ledger.FileLoad],
+                 load_id: str) -> LoadStats:
+    """Record the files in quality.load_ledger and point raw.<source> at every registered file, in one
+    transaction. Files are checked against the contract first (a bad file changes nothing)."""
+    loads = ledger.as_loads(con, source, items)
+    files = [f.path for f in loads]
+    present = check_parquet(con, source, files)
+    rows = parquet_rows(con, [f.path for f in loads if f.needs_load])
+    con.execute("begin transaction")
+    ledger.record(con, source, loads, rows, load_id)
+    extra = create_parquet_view(con, source, registered_files(con, source))
+    con.execute("commit")
     return LoadStats(
         len(files),
-        raw_rows,
+        sum(rows.values()),
         0,
         tuple(c.name for c in source.columns if c.export_name not in present),
-        tuple(sorted(present - known - {"filename", "file_row_number"})),
+        extra,
     )

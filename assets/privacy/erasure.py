@@ -52,9 +52,10 @@ def has_suppressions(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("select count(*) > 0 from quality.erasure_suppressions").fetchall()[0][0]
 
 
-def suppress_raw(con: duckdb.DuckDBPyConnection, source: str, salt: str) -> int:
+def suppress_raw(con: duckdb.DuckDBPyConnection, source: str, salt: str, scope: str | None = None) -> int:
     """Drop suppressed rows from raw.<source>: delete from a table; wrap a view (parquet) in a filter.
-    Returns the rows removed (for a view: the rows it no longer shows)."""
+    Returns the rows removed (for a view: the rows it no longer shows, counted within `scope`, a SQL
+    predicate on the view such as the run's partitions, so a daily run does not hash the history)."""
     if source not in IDENTIFIER_COLUMNS or not has_suppressions(con):
         return 0
     name = f"raw.{quote_ident(source)}"
@@ -65,16 +66,16 @@ def suppress_raw(con: duckdb.DuckDBPyConnection, source: str, salt: str) -> int:
     if not kind:
         return 0
     if kind[0][0] == "VIEW":
-        hidden = con.execute(f"select count(*) from {name} where {predicate(source)}", {"pii_salt": salt}).fetchall()[0][0]
-        if hidden:
-            body = con.execute(
-                "select sql from duckdb_views() where schema_name = 'raw' and view_name = $t", {"t": source}
-            ).fetchall()[0][0]
-            select = body[body.lower().index(" as ") + 4:].rstrip().rstrip(";")
-            con.execute(
-                f"create or replace view {name} as select * from ({select}) v "
-                f"where not {predicate(source, 'v', inline_salt=salt)}"
-            )
+        hidden = con.execute(f"select count(*) from {name} where {predicate(source)} and ({scope or 'true'})",
+                             {"pii_salt": salt}).fetchall()[0][0]
+        body = con.execute(
+            "select sql from duckdb_views() where schema_name = 'raw' and view_name = $t", {"t": source}
+        ).fetchall()[0][0]
+        select = body[body.lower().index(" as ") + 4:].rstrip().rstrip(";")
+        con.execute(
+            f"create or replace view {name} as select * from ({select}) v "
+            f"where not coalesce({predicate(source, 'v', inline_salt=salt)}, false)"  # a NULL id is no match
+        )
         return hidden
     return con.execute(f"delete from {name} where {predicate(source)}", {"pii_salt": salt}).fetchall()[0][0]
 

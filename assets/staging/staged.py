@@ -6,6 +6,7 @@ from assets.ingest.landing import quote_ident
 from assets.sql_model import model_description, model_params
 from assets.privacy.erasure import has_suppressions, staging_filter
 from pipelines.contract import Source, load_contract
+from pipelines.partitions import DayRange, backfill_policy, daily_partitions
 from pipelines.privacy import pii_salt
 from pipelines.resources import PipelineSettings, Warehouse, read_sql
 
@@ -24,42 +25,57 @@ EXTRA_DEPS: dict[str, list[list[str]]] = {
 BOOKKEEPING = ("_reject_rule", "_reject_reason", "_defects", "_row_id", "_source_file")
 
 
-def stage(con, source: Source, params: dict[str, object]) -> dict[str, int]:
+def stage(con, source: Source, params: dict[str, object], days: DayRange | None = None) -> dict[str, int]:
     """Split the staging model's rows into staging.<source>, quality.quarantine and quality.defects,
     in one transaction so a failure leaves the previous version of all three. Rows carrying an
     identifier on the erasure suppression list are dropped first (they reach none of the three).
-    params: as_of and pii_salt."""
+    A daily-partitioned source stages `days` only and replaces exactly those days in the three tables.
+    params: as_of, pii_salt and load_id."""
     params = {"pii_salt": pii_salt(), **params}
+    if days is not None:
+        params |= {"partition_start": days.first, "partition_end": days.last}
     sql = read_sql(f"staging/{source.name}.sql")
     table = quote_ident(source.name)
     con.execute("begin transaction")
     con.execute(f"create or replace temp table _typed as\n{sql}", model_params(sql, params))
     suppress = staging_filter(source.name) if has_suppressions(con) else None  # no hashing cost when empty
     erased = con.execute(suppress, {"pii_salt": params["pii_salt"]}).fetchall()[0][0] if suppress else 0
+    in_run = days.sql("partition_key::date") if days else "true"
+    if days is None or _replaces_whole_table(con, table, days):
+        con.execute(
+            f"create or replace table staging.{table} as select * exclude ({', '.join(BOOKKEEPING)}) "
+            "from _typed where _reject_rule is null order by _source_file, _row_id"
+        )
+    else:
+        _check_same_columns(con, table)
+        con.execute(f"delete from staging.{table} where {days.sql('_partition_date')}")
+        con.execute(
+            f"insert into staging.{table} by name select * exclude ({', '.join(BOOKKEEPING)}) "
+            "from _typed where _reject_rule is null order by _source_file, _row_id"
+        )
     con.execute(
-        f"create or replace table staging.{table} as select * exclude ({', '.join(BOOKKEEPING)}) "
-        "from _typed where _reject_rule is null order by _row_id"
+        f"delete from quality.quarantine where table_name = $t and rule != 'malformed_row' and {in_run}",
+        {"t": source.name},
     )
-    con.execute(
-        "delete from quality.quarantine where table_name = $t and rule != 'malformed_row'", {"t": source.name}
-    )
+    partition = "t._partition_date::varchar" if days else "null"
     con.execute(
         f"""
         insert into quality.quarantine
-        select $system, $t, t._record_key, to_json(r), t._reject_rule, t._reject_reason, t._load_id, now()
+        select $system, $t, t._record_key, to_json(r), t._reject_rule, t._reject_reason, t._load_id, now(), {partition}
         from _typed t
         join raw.{table} r on r._row_id = t._row_id and r._source_file = t._source_file
-        where t._reject_rule is not null
+        where t._reject_rule is not null {f"and {days.sql('r._partition_date')}" if days else ""}
         order by t._source_file, t._row_id
         """,
         {"system": source.system, "t": source.name},
     )
-    con.execute("delete from quality.defects where table_name = $t", {"t": source.name})
+    con.execute(f"delete from quality.defects where table_name = $t and {in_run}", {"t": source.name})
     con.execute(
-        """
+        f"""
         insert into quality.defects
-        select $t, _record_key, d.column_name, d.rule, d.original_value, _load_id, now()
-        from (select _record_key, _load_id, _row_id, _source_file, unnest(_defects) as d
+        select $t, _record_key, d.column_name, d.rule, d.original_value, _load_id, now(), _partition_date::varchar
+        from (select _record_key, _load_id, _row_id, _source_file, {"_partition_date" if days else "null"} as _partition_date,
+                     unnest(_defects) as d
               from _typed where _reject_rule is null)
         order by _source_file, _row_id, d.column_name
         """,
@@ -79,6 +95,32 @@ def stage(con, source: Source, params: dict[str, object]) -> dict[str, int]:
             "erasure_suppressed_rows": int(erased)}
 
 
+def _replaces_whole_table(con, table: str, days: DayRange) -> bool:
+    """True when the table does not exist yet or holds no day outside `days` (a full backfill):
+    rebuilding it is then cheaper than deleting every row."""
+    exists = con.execute(
+        "select 1 from duckdb_tables() where schema_name = 'staging' and table_name = $t", {"t": table.strip('"')}
+    ).fetchall()
+    return not exists or not con.execute(
+        f"select count(*) from staging.{table} where not ({days.sql('_partition_date')})"
+    ).fetchall()[0][0]
+
+
+def _check_same_columns(con, table: str) -> None:
+    """A partition insert needs the model's columns to match the table's: after a change to the model,
+    the table must be rebuilt over every day (a backfill of the whole range)."""
+    def columns(relation: str) -> list[tuple[str, str]]:
+        return con.execute(f"select column_name, column_type from (describe {relation})").fetchall()
+
+    model = [c for c in columns("_typed") if c[0] not in BOOKKEEPING]
+    stored = columns(f"staging.{table}")
+    if sorted(model) != sorted(stored):
+        raise ValueError(
+            f"staging.{table}: the staging model's columns changed ({sorted(set(model) ^ set(stored))}); "
+            "rerun it over every landed day (backfill the whole partition range) so the table is rebuilt"
+        )
+
+
 def staged_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         key=["staging", source.name],
@@ -87,17 +129,23 @@ def staged_asset(source: Source) -> dg.AssetsDefinition:
         deps=[["raw", source.name], *EXTRA_DEPS.get(source.name, [])],
         description=model_description(f"staging/{source.name}.sql"),
         metadata={"sql": f"sql/staging/{source.name}.sql"},
+        partitions_def=daily_partitions if source.partitioned else None,
+        backfill_policy=backfill_policy if source.partitioned else None,
     )
     def _staged(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            counts = stage(con, source, {"as_of": settings.as_of_date, "pii_salt": pii_salt()})
+            days = DayRange.of(context) if source.partitioned else None
+            counts = stage(con, source, {"as_of": settings.as_of_date, "pii_salt": pii_salt(),
+                                         "load_id": context.run_id}, days)
             by_rule = con.execute(
                 "select rule, count(*) from quality.quarantine where table_name = $t group by rule order by rule",
                 {"t": source.name},
             ).fetchall()
+            rows = con.execute(f"select count(*) from staging.{quote_ident(source.name)}").fetchall()[0][0]
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": counts["staged_rows"],
+                "dagster/row_count": rows,
+                **({"days": str(days)} if days else {}),
                 **counts,
                 "quarantine_by_rule": dg.MetadataValue.json(dict(by_rule)),
             }

@@ -7,6 +7,7 @@ SCHEMA = {
     "geo_country_code": "VARCHAR", "geo_region": "VARCHAR", "geo_city": "VARCHAR", "device_category": "VARCHAR",
     "traffic_source": "VARCHAR", "traffic_medium": "VARCHAR", "traffic_campaign": "VARCHAR",
     "transaction_id": "VARCHAR", "purchase_revenue_usd": "DOUBLE", "_record_key": "VARCHAR", "_load_id": "VARCHAR",
+    "_partition_date": "DATE",
 }
 
 
@@ -14,7 +15,7 @@ def expectations(ctx: SuiteContext) -> list:
     return [
         *schema(SCHEMA), *row_count(),
         # GA4 events have no id: the event's key is (user_pseudo_id, event time, event name)
-        *not_null("user_pseudo_id", "event_at", "event_name"),
+        *not_null("user_pseudo_id", "event_at", "event_name", "_partition_date"),
         *in_reference("geo_country_code", "ref.countries", "alpha2"),
         *between("purchase_revenue_usd", 0, None),
         *not_in_future("event_at", ctx),

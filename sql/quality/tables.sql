@@ -10,7 +10,8 @@ create table if not exists quality.quarantine (
     rule           varchar,    -- machine-readable rule id, e.g. malformed_row, missing_key
     reason         varchar,    -- human-readable explanation
     load_id        varchar,    -- the Dagster run that loaded it
-    quarantined_at timestamptz
+    quarantined_at timestamptz,
+    partition_key  varchar     -- the day (YYYY-MM-DD) of a daily-partitioned source's row, else null
 );
 
 -- Bad values in descriptive columns: the value is nulled in staging, the row stays.
@@ -21,7 +22,29 @@ create table if not exists quality.defects (
     rule           varchar,    -- e.g. invalid_email, unknown_country, likert_out_of_range
     original_value varchar,
     load_id        varchar,
-    detected_at    timestamptz
+    detected_at    timestamptz,
+    partition_key  varchar     -- the day (YYYY-MM-DD) of a daily-partitioned source's row, else null
+);
+
+-- Warehouses created before partitions existed get the column (no-op otherwise).
+alter table quality.quarantine add column if not exists partition_key varchar;
+alter table quality.defects add column if not exists partition_key varchar;
+
+-- The load ledger: one row per landed file per run that looked at it (assets/ingest/ledger.py).
+create table if not exists quality.load_ledger (
+    source         varchar,    -- the contract source
+    file_path      varchar,
+    file_size      bigint,     -- bytes
+    modified_at    timestamptz,
+    content_hash   varchar,    -- SHA-256 of the file's bytes
+    contract_hash  varchar,    -- digest of the contract columns the file was read with
+    rows           bigint,     -- rows in the file (CSV: parsed data lines, before quarantine)
+    partition_key  varchar,    -- the day a daily-partitioned file holds (YYYY-MM-DD), else null
+    action         varchar,    -- loaded (new file), reloaded (content or contract changed), unchanged (not loaded again)
+    detail         varchar,    -- why, e.g. 'content changed since load <run> (2000 rows then)'
+    previous_hash  varchar,    -- content hash at the file's previous entry
+    load_id        varchar,    -- the Dagster run
+    recorded_at    timestamptz
 );
 
 -- Erasure suppression list: salted hashes (pipelines/privacy.py) of every identifier of a person who

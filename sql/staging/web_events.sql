@@ -1,11 +1,15 @@
 -- staging.web_events: one row per GA4 event, flattened: event time in UTC, the event parameters
 -- used downstream as columns, geo country mapped to ISO-3166 alpha-2.
--- Input: raw.web_events (view over the GA4 Parquet export), ref.countries. Parameter: $as_of (date).
+-- Daily-partitioned: one run stages the days $partition_start..$partition_end (the day of the export
+-- file, _partition_date), replacing exactly those days.
+-- Input: raw.web_events (view over the GA4 Parquet export), ref.countries. Parameters: $as_of (date),
+-- $partition_start, $partition_end (dates), $load_id (the run).
 -- Quarantined: no event_timestamp or user_pseudo_id or event_name, event time in the future.
 -- Defects (value nulled, row kept): a geo country name that is not an ISO-3166 country.
 
 with raw_events as (
     select * from raw.web_events
+    where _partition_date between $partition_start and $partition_end
 ),
 
 country_names as (
@@ -16,7 +20,7 @@ flattened as (
     select
         _row_id,
         _source_file,
-        _load_id,
+        _partition_date,
         user_pseudo_id || ':' || event_timestamp               as _record_key,
         -- who
         nullif(user_id, '')                                    as user_id,
@@ -64,7 +68,8 @@ select
     _record_key,
     _row_id,
     _source_file,
-    _load_id,
+    $load_id                                                   as _load_id,
+    _partition_date,
     case
         when event_at is null or user_pseudo_id is null or event_name is null then 'missing_key'
         when event_at > $as_of::date + interval 1 day then 'future_timestamp'

@@ -1,0 +1,98 @@
+"""Benchmark: a daily (incremental) run against a full run, on one warehouse, in one process.
+
+1. full run: every landed day of web events and every other source, on a fresh warehouse;
+2. daily run: the last landed day only (the other days stay as they are; unchanged CSV exports are
+   found unchanged in the load ledger and not reloaded), then every downstream mart;
+3. the same daily run restricted to ingest (raw + staging of web events for that day).
+
+Prints wall times, their ratio to the full run, and the slowest steps of each. A script that prints
+numbers, not a timed test.
+
+    python bench/incremental.py --workdir /path/with/landing   # or --customers N --events-per-customer E
+"""
+import argparse
+import datetime as dt
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+AS_OF = dt.date(2026, 11, 20)
+
+
+def step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Wall time per step of a run, from its event log."""
+    starts, steps = {}, {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type_value == "STEP_SUCCESS":
+            steps[event.step_key] = entry.timestamp - starts[event.step_key]
+    return steps
+
+
+def timed(label: str, instance, **kwargs) -> tuple[float, dict[str, float]]:
+    from pipelines.demo import run_pipeline
+
+    started = time.perf_counter()
+    result = run_pipeline(instance, **kwargs)
+    seconds = time.perf_counter() - started
+    if not result.success:
+        raise SystemExit(f"{label} failed at {[e.step_key for e in result.all_events if e.is_step_failure]}")
+    return seconds, step_seconds(instance, result.run_id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--events-per-customer", type=float, default=50)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=None, help="reuse <workdir>/landing if it exists")
+    args = parser.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="seg-incremental-"))
+    landing, output = work / "landing", work / "output-incremental"
+    if not landing.exists():
+        subprocess.run([sys.executable, "-m", "datagen", "--out", str(landing), "--truth", str(work / "truth"),
+                        "--customers", str(args.customers), "--events-per-customer", str(args.events_per_customer),
+                        "--seed", str(args.seed), "--as-of", AS_OF.isoformat()], cwd=REPO, check=True,
+                       stdout=subprocess.DEVNULL)
+    output.mkdir(parents=True, exist_ok=True)
+    for stale in output.glob("warehouse.duckdb*"):
+        stale.unlink()
+    os.environ.update({"SEG_LANDING_DIR": str(landing), "SEG_OUTPUT_DIR": str(output), "SEG_AS_OF": AS_OF.isoformat(),
+                       "SEG_DATABASE": str(output / "warehouse.duckdb")})
+
+    import dagster as dg
+
+    from pipelines.partitions import DayRange, landed_range
+    from pipelines.resources import PipelineSettings
+
+    every_day = landed_range(PipelineSettings().landing_path)
+    last_day = DayRange(every_day.last, every_day.last)
+    web = [dg.AssetKey(["raw", "web_events"]), dg.AssetKey(["staging", "web_events"])]
+    instance = dg.DagsterInstance.ephemeral()
+    runs = {
+        "full run": timed("full run", instance, days=every_day),
+        f"daily run ({last_day})": timed("daily run", instance, days=last_day),
+        "daily ingest only (web events)": timed("daily ingest", instance, days=last_day, asset_selection=web),
+    }
+    full = runs["full run"][0]
+    events = sum(1 for _ in (landing / "web_events").iterdir())
+    print(f"\n{events} daily web-event files ({every_day}) at {landing}")
+    print(f"{'run':<40}{'seconds':>10}{'/ full':>9}   slowest steps")
+    for label, (seconds, steps) in runs.items():
+        slowest = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])[:3])
+        print(f"{label:<40}{seconds:>10.1f}{seconds / full:>9.3f}   {slowest}")
+    print(f"peak RSS MiB: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+
+
+if __name__ == "__main__":
+    main()
