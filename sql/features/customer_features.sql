@@ -45,25 +45,48 @@ orders as (
     group by identity.customer_key
 ),
 
--- web: all cookies of the customer
-web_events as (
-    select identity.customer_key, e.*
-    from identity
-    join staging.web_events e on identity.source = 'web_events' and identity.record_key = e.user_pseudo_id
-    where e.event_at < $as_of::date + interval 1 day
-),
-
--- one row per web session: its device and acquisition channel (GA4 keeps both per session)
-web_sessions as (
+-- web: every GA4 session of a cookie up to the run date, aggregated per session before the join to
+-- customers (the join then touches one row per session, not per event). A cookie belongs to one
+-- customer, so sessions stay distinct per customer.
+cookie_sessions as (
     select
-        customer_key,
         user_pseudo_id,
         ga_session_id,
-        min(event_at)                  as session_start_at,
-        any_value(device_category)     as device_category,
-        any_value(traffic_medium)      as traffic_medium
-    from web_events
-    group by all
+        any_value(device_category)                                                               as device_category,
+        any_value(traffic_medium)                                                                as traffic_medium,
+        bool_or(event_at >= $as_of::date - interval 30 day)                                      as in_30d,
+        bool_or(event_at >= $as_of::date - interval 90 day)                                      as in_90d,
+        count(*) filter (where event_name = 'page_view' and event_at >= $as_of::date - interval 30 day)   as page_views_30d,
+        count(*) filter (where event_name = 'page_view' and event_at >= $as_of::date - interval 90 day)   as page_views_90d,
+        count(*) filter (where event_name = 'view_item' and event_at >= $as_of::date - interval 90 day)   as product_views_90d,
+        count(*) filter (where event_name = 'add_to_cart' and event_at >= $as_of::date - interval 90 day) as add_to_carts_90d,
+        bool_or(event_name = 'add_to_cart' and event_at >= $as_of::date - interval 90 day)       as cart_90d,
+        bool_or(event_name = 'purchase' and event_at >= $as_of::date - interval 90 day)          as purchase_90d,
+        max(event_at)                                                                            as last_event_at,
+        -- page views per site category (the path's first segment: /outdoor/..., /tech/..., ...)
+        count(*) filter (where category = 'outdoor')                                             as outdoor_views,
+        count(*) filter (where category = 'tech')                                                as tech_views,
+        count(*) filter (where category = 'fashion')                                             as fashion_views,
+        count(*) filter (where category = 'home')                                                as home_views,
+        count(*) filter (where category = 'wellness')                                            as wellness_views,
+        count(category)                                                                          as category_views,
+        count(*) filter (where event_name = 'page_view')                                         as page_views
+    from (
+        select
+            *,
+            case when event_name = 'page_view'
+                 then nullif(regexp_extract(page_location, '^https?://[^/]+/(outdoor|tech|fashion|home|wellness)(/|$)', 1), '')
+            end                                                                                  as category
+        from staging.web_events
+        where event_at < $as_of::date + interval 1 day
+    )
+    group by user_pseudo_id, ga_session_id
+),
+
+web_sessions as (
+    select identity.customer_key, s.*
+    from identity
+    join cookie_sessions s on identity.source = 'web_events' and identity.record_key = s.user_pseudo_id
 ),
 
 -- device and channel mix: shares of the customer's sessions (all history up to the run date)
@@ -88,42 +111,56 @@ web_mix as (
     group by customer_key
 ),
 
--- interests from browsing: shares of the customer's page views per site category (the path's first
--- segment: /outdoor/..., /tech/..., /fashion/..., /home/..., /wellness/...); generic pages count in
--- the denominator only
+-- interests from browsing: shares of the customer's page views in a site category (outdoor, tech,
+-- fashion, home, wellness); NULL without such page views
 web_interests as (
     select
         customer_key,
-        avg((category = 'outdoor')::int)                                   as outdoor_view_share,
-        avg((category = 'tech')::int)                                      as tech_view_share,
-        avg((category = 'fashion')::int)                                   as fashion_view_share,
-        avg((category = 'home')::int)                                      as home_view_share,
-        avg((category = 'wellness')::int)                                  as wellness_view_share
-    from (
-        select
-            customer_key,
-            nullif(regexp_extract(page_location, '^https?://[^/]+/(outdoor|tech|fashion|home|wellness)(/|$)', 1), '') as category
-        from web_events
-        where event_name = 'page_view'
-    )
+        sum(outdoor_views) / nullif(sum(category_views), 0)                as outdoor_view_share,
+        sum(tech_views) / nullif(sum(category_views), 0)                   as tech_view_share,
+        sum(fashion_views) / nullif(sum(category_views), 0)                as fashion_view_share,
+        sum(home_views) / nullif(sum(category_views), 0)                   as home_view_share,
+        sum(wellness_views) / nullif(sum(category_views), 0)               as wellness_view_share
+    from web_sessions
+    where page_views > 0
+    group by customer_key
+),
+
+-- the country the customer browses from most (events per country; ties: the smallest code)
+web_countries as (
+    select identity.customer_key, c.geo_country_code, sum(c.events) as events
+    from identity
+    join (
+        select user_pseudo_id, geo_country_code, count(*) as events
+        from staging.web_events
+        where event_at < $as_of::date + interval 1 day and geo_country_code is not null
+        group by all
+    ) c on identity.source = 'web_events' and identity.record_key = c.user_pseudo_id
+    group by all
+),
+
+web_country as (
+    select customer_key, min_by(geo_country_code, (-events, geo_country_code)) as web_country_code
+    from web_countries
     group by customer_key
 ),
 
 web as (
     select
-        customer_key,
-        count(distinct (user_pseudo_id, ga_session_id)) filter (where event_at >= $as_of::date - interval 30 day) as sessions_30d,
-        count(distinct (user_pseudo_id, ga_session_id)) filter (where event_at >= $as_of::date - interval 90 day) as sessions_90d,
-        count(*) filter (where event_name = 'page_view' and event_at >= $as_of::date - interval 30 day)          as page_views_30d,
-        count(*) filter (where event_name = 'page_view' and event_at >= $as_of::date - interval 90 day)          as page_views_90d,
-        count(*) filter (where event_name = 'view_item' and event_at >= $as_of::date - interval 90 day)          as product_views_90d,
-        count(*) filter (where event_name = 'add_to_cart' and event_at >= $as_of::date - interval 90 day)        as add_to_carts_90d,
-        count(distinct (user_pseudo_id, ga_session_id)) filter (where event_name = 'add_to_cart' and event_at >= $as_of::date - interval 90 day) as cart_sessions_90d,
-        count(distinct (user_pseudo_id, ga_session_id)) filter (where event_name = 'purchase' and event_at >= $as_of::date - interval 90 day)    as purchase_sessions_90d,
-        max(event_at)                                                                                             as last_visit_at,
-        most_frequent(geo_country_code)                                                                                    as web_country_code
-    from web_events
-    group by customer_key
+        web_sessions.customer_key,
+        count(*) filter (where in_30d)                                     as sessions_30d,
+        count(*) filter (where in_90d)                                     as sessions_90d,
+        sum(page_views_30d)                                                as page_views_30d,
+        sum(page_views_90d)                                                as page_views_90d,
+        sum(product_views_90d)                                             as product_views_90d,
+        sum(add_to_carts_90d)                                              as add_to_carts_90d,
+        count(*) filter (where cart_90d)                                   as cart_sessions_90d,
+        count(*) filter (where purchase_90d)                               as purchase_sessions_90d,
+        max(last_event_at)                                                 as last_visit_at,
+        any_value(web_country.web_country_code)                            as web_country_code
+    from web_sessions
+    left join web_country using (customer_key)
+    group by web_sessions.customer_key
 ),
 
 -- email: sends, opens and clicks of all the customer's addresses

@@ -28,10 +28,16 @@ record_components as (
         links.source,
         links.record_key,
         arg_min(node_components.component,
-                [list_position(['crm_contact', 'email', 'web_user', 'cookie', 'record'], links.id_type)::varchar, links.id_value])
+                (list_position(['crm_contact', 'email', 'web_user', 'cookie', 'record'], links.id_type), links.id_value))
             filter (where refused.id_value is null)                     as component,
-        list(distinct links.id_type order by links.id_type)
-            filter (where refused.id_value is null)                     as matched_on
+        -- the identifier types it matched on, alphabetically (flags per type: no per-record sort)
+        list_concat(
+            case when bool_or(links.id_type = 'cookie' and refused.id_value is null) then ['cookie'] else [] end,
+            case when bool_or(links.id_type = 'crm_contact' and refused.id_value is null) then ['crm_contact'] else [] end,
+            case when bool_or(links.id_type = 'email' and refused.id_value is null) then ['email'] else [] end,
+            case when bool_or(links.id_type = 'record' and refused.id_value is null) then ['record'] else [] end,
+            case when bool_or(links.id_type = 'web_user' and refused.id_value is null) then ['web_user'] else [] end
+        )                                                               as matched_on
     from staging.identity_links links
     join node_components using (id_type, id_value)
     left join quality.identity_refusals refused

@@ -8,7 +8,12 @@
 -- web_events; ref.blocked_identifiers (placeholders that never link; values made only of zeros and
 -- separators never link either).
 
-with links as (
+with web_identifiers as materialized (
+    -- the distinct cookie / login pairs of the web events (one scan of the events for both link types)
+    select distinct user_pseudo_id, user_id from staging.web_events
+),
+
+links as (
     -- CRM contacts: the contact id, its email and its website login
     select 'crm_contacts' as source, contact_id::varchar as record_key, 'crm_contact' as id_type, contact_id::varchar as id_value
     from staging.crm_contacts
@@ -35,9 +40,9 @@ with links as (
 
     -- web: a cookie is a record; it links to the logins seen on it
     union all
-    select distinct 'web_events', user_pseudo_id, 'cookie', user_pseudo_id from staging.web_events
+    select distinct 'web_events', user_pseudo_id, 'cookie', user_pseudo_id from web_identifiers
     union all
-    select distinct 'web_events', user_pseudo_id, 'web_user', user_id from staging.web_events where user_id is not null
+    select distinct 'web_events', user_pseudo_id, 'web_user', user_id from web_identifiers where user_id is not null
 ),
 
 usable as (

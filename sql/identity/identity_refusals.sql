@@ -9,7 +9,13 @@
 -- Input: staging.identity_links, quality.defects, staging.crm_contacts, staging.web_events,
 -- ref.blocked_identifiers. Parameter: $max_links.
 
-with pairs as (
+with web_identifiers as materialized (
+    -- the distinct cookie / login pairs of the web events: a record is a cookie, so the pairs carry
+    -- every (value, record) combination the events do
+    select distinct user_pseudo_id, user_id from staging.web_events
+),
+
+pairs as (
     -- identifiers that appear together on one record
     select distinct a.id_type, a.id_value, b.id_type as linked_type, b.id_value as linked_value
     from staging.identity_links a
@@ -38,9 +44,9 @@ placeholder_values as (
     select 'web_user', lower(trim(web_user_id)), 'crm_contacts:' || contact_id from staging.crm_contacts
     where web_user_id is not null
     union all
-    select 'web_user', lower(trim(user_id)), 'web_events:' || user_pseudo_id from staging.web_events where user_id is not null
+    select 'web_user', lower(trim(user_id)), 'web_events:' || user_pseudo_id from web_identifiers where user_id is not null
     union all
-    select 'cookie', lower(trim(user_pseudo_id)), 'web_events:' || user_pseudo_id from staging.web_events
+    select distinct 'cookie', lower(trim(user_pseudo_id)), 'web_events:' || user_pseudo_id from web_identifiers
 ),
 
 placeholders as (

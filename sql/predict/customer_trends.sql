@@ -54,17 +54,24 @@ orders as (
     where o.status = 'completed' and o.ordered_at < $cutoff::date
 ),
 
-sessions as (
+-- web sessions (per cookie and GA4 session id) before the cutoff, aggregated before the join to
+-- customers: the join then touches one row per session, not per event
+cookie_sessions as (
     select
-        identity.customer_key,
-        min(e.event_at)                                        as happened_at,
-        bool_or(e.event_name = 'add_to_cart')                  as has_cart,
-        bool_or(e.event_name = 'purchase')                     as has_purchase,
-        count(*) filter (where e.event_name = 'view_item')     as product_views
+        user_pseudo_id,
+        min(event_at)                                          as happened_at,
+        bool_or(event_name = 'add_to_cart')                    as has_cart,
+        bool_or(event_name = 'purchase')                       as has_purchase,
+        count(*) filter (where event_name = 'view_item')       as product_views
+    from staging.web_events
+    where event_at < $cutoff::date
+    group by user_pseudo_id, ga_session_id
+),
+
+sessions as (
+    select identity.customer_key, s.happened_at, s.has_cart, s.has_purchase, s.product_views
     from identity
-    join staging.web_events e on identity.source = 'web_events' and identity.record_key = e.user_pseudo_id
-    where e.event_at < $cutoff::date
-    group by identity.customer_key, e.user_pseudo_id, e.ga_session_id
+    join cookie_sessions s on identity.source = 'web_events' and identity.record_key = s.user_pseudo_id
 ),
 
 emails as (

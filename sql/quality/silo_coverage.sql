@@ -63,11 +63,17 @@ crm_countries as (
     where contacts.country_code is not null
 ),
 
+-- the countries each cookie was seen in (deduplicated before the join to customers)
+cookie_countries as (
+    select distinct user_pseudo_id, geo_country_code
+    from staging.web_events
+    where geo_country_code is not null
+),
+
 web_countries as (
-    select identity.customer_key, list(distinct events.geo_country_code) as countries
-    from staging.web_events events
-    join identity on identity.source = 'web_events' and identity.record_key = events.user_pseudo_id
-    where events.geo_country_code is not null
+    select identity.customer_key, list(distinct cookie_countries.geo_country_code) as countries
+    from cookie_countries
+    join identity on identity.source = 'web_events' and identity.record_key = cookie_countries.user_pseudo_id
     group by all
 ),
 
