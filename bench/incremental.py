@@ -11,7 +11,6 @@ numbers, not a timed test.
     python bench/incremental.py --workdir /path/with/landing   # or --customers N --events-per-customer E
 """
 import argparse
-import datetime as dt
 import os
 import resource
 import subprocess
@@ -20,22 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-AS_OF = dt.date(2026, 11, 20)
-
-
-def step_seconds(instance, run_id: str) -> dict[str, float]:
-    """Wall time per step of a run, from its event log."""
-    starts, steps = {}, {}
-    for entry in instance.all_logs(run_id):
-        event = entry.dagster_event
-        if event is None:
-            continue
-        if event.event_type_value == "STEP_START":
-            starts[event.step_key] = entry.timestamp
-        elif event.event_type_value == "STEP_SUCCESS":
-            steps[event.step_key] = entry.timestamp - starts[event.step_key]
-    return steps
+sys.path.insert(0, str(Path(__file__).parent))
+from run import AS_OF, REPO, step_windows  # noqa: E402  (bench/ is a folder of scripts)
 
 
 def timed(label: str, instance, **kwargs) -> tuple[float, dict[str, float]]:
@@ -46,7 +31,7 @@ def timed(label: str, instance, **kwargs) -> tuple[float, dict[str, float]]:
     seconds = time.perf_counter() - started
     if not result.success:
         raise SystemExit(f"{label} failed at {[e.step_key for e in result.all_events if e.is_step_failure]}")
-    return seconds, step_seconds(instance, result.run_id)
+    return seconds, {step: end - start for step, (start, end) in step_windows(instance, result.run_ids).items()}
 
 
 def main() -> None:

@@ -57,6 +57,21 @@ class RssSampler:
         self._thread.join()
 
 
+def step_windows(instance, run_ids: list[str]) -> dict[str, tuple[float, float]]:
+    """(start, end) wall-clock timestamps of every successful step of the runs, from their event logs."""
+    starts, windows = {}, {}
+    for run_id in run_ids:
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                starts[event.step_key] = entry.timestamp
+            elif event.event_type_value == "STEP_SUCCESS":
+                windows[event.step_key] = (starts[event.step_key], entry.timestamp)
+    return windows
+
+
 def run_dagster() -> dict:
     """The segmentation job in process (assets and checks), timed per step from the event log."""
     import dagster as dg
@@ -71,16 +86,9 @@ def run_dagster() -> dict:
     sampler.stop()
     if not result.success:
         raise SystemExit(f"run failed: {[e.step_key for e in result.all_events if e.is_step_failure]}")
-    starts, steps, step_rss = {}, {}, {}
-    for entry in instance.all_logs(result.run_id):
-        event = entry.dagster_event
-        if event is None:
-            continue
-        if event.event_type_value == "STEP_START":
-            starts[event.step_key] = entry.timestamp
-        elif event.event_type_value == "STEP_SUCCESS":
-            steps[event.step_key] = entry.timestamp - starts[event.step_key]
-            step_rss[event.step_key] = sampler.peak_between(starts[event.step_key], entry.timestamp)
+    windows = step_windows(instance, result.run_ids)
+    steps = {step: end - start for step, (start, end) in windows.items()}
+    step_rss = {step: sampler.peak_between(start, end) for step, (start, end) in windows.items()}
     return {"total_s": total, "steps": steps, "step_rss_mib": step_rss, "peak_rss_mib": peak_rss_mib()}
 
 
@@ -89,10 +97,13 @@ def run_direct() -> dict:
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.partitions import landed_range
     from pipelines.resources import PipelineSettings, Warehouse
 
     graph = defs.resolve_asset_graph()
     resources = {"settings": PipelineSettings(), "warehouse": Warehouse()}
+    days = landed_range(PipelineSettings().landing_path)  # partitioned assets: every landed day
+    every_day = dg.PartitionKeyRange(str(days.first), str(days.last))
     seen, steps, step_rss = set(), {}, {}
     sampler = RssSampler()
     started = time.perf_counter()
@@ -103,7 +114,7 @@ def run_direct() -> dict:
         seen.add(id(assets_def))
         kwargs = {name: resources[name] for name in assets_def.required_resource_keys if name in resources}
         step_started, step_wall = time.perf_counter(), time.time()
-        with dg.build_asset_context() as context:
+        with dg.build_asset_context(partition_key_range=every_day if assets_def.partitions_def else None) as context:
             params = assets_def.op.compute_fn.decorated_fn.__code__.co_varnames
             out = assets_def(context, **kwargs) if "context" in params else assets_def(**kwargs)
             if hasattr(out, "__iter__") and not isinstance(out, dg.MaterializeResult):
