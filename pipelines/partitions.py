@@ -26,6 +26,10 @@ def start_date() -> str:
     return str(pipeline_config()["partitions"]["start_date"])
 
 
+def max_days_per_transaction() -> int:
+    return int(pipeline_config()["partitions"]["max_days_per_transaction"])
+
+
 # single-run backfills are what make a range of days one set-based step; the policy is marked beta
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
@@ -54,6 +58,11 @@ class DayRange:
     @property
     def days(self) -> list[dt.date]:
         return [self.first + dt.timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+    def chunks(self, size: int) -> list[DayRange]:
+        """The range cut into consecutive ranges of at most `size` days."""
+        days = self.days
+        return [DayRange(days[i], days[min(i + size, len(days)) - 1]) for i in range(0, len(days), size)]
 
     def sql(self, column: str) -> str:
         """A predicate selecting the range on a date column."""

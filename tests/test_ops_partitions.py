@@ -23,6 +23,7 @@ import pytest
 
 from assets.ingest.raw import raw_assets
 from assets.reference.ref_tables import ref_countries
+from assets.staging import staged as staging_module
 from assets.staging.staged import staged_assets
 from pipelines.contract import REPO_ROOT
 from pipelines.partitions import DayRange, range_tags
@@ -76,8 +77,9 @@ def per_day(tmp_path: Path) -> dict:
     return {r[0]: r[1:] for r in rows}
 
 
-def test_daily_run_stages_only_its_day_and_rerun_replaces_exactly_that_day(landing, tmp_path):
+def test_daily_run_stages_only_its_day_and_rerun_replaces_exactly_that_day(landing, tmp_path, monkeypatch):
     first_days = DayRange(LAST - dt.timedelta(days=29), LAST - dt.timedelta(days=1))
+    monkeypatch.setattr(staging_module, "max_days_per_transaction", lambda: 7)  # the backfill commits 5 chunks
     backfill = run(WEB, landing, tmp_path, first_days)
     # a range of days is one run and one step per asset (single-run backfill policy)
     materialized = [e for e in backfill.all_events if e.is_step_materialization and e.asset_key.path[1] == "web_events"]
@@ -128,6 +130,13 @@ def test_daily_run_stages_only_its_day_and_rerun_replaces_exactly_that_day(landi
         (select count(*) from staging.web_events),
         (select count(*) from quality.quarantine where table_name = 'web_events')""")[0]
     assert raw == staged + quarantined
+
+
+def test_a_range_is_cut_into_consecutive_chunks():
+    days = DayRange(dt.date(2026, 1, 1), dt.date(2026, 1, 17))
+    chunks = days.chunks(7)
+    assert [(c.first.day, c.last.day) for c in chunks] == [(1, 7), (8, 14), (15, 17)]
+    assert [d for c in chunks for d in c.days] == days.days
 
 
 def test_a_day_without_its_file_is_an_error_naming_the_day(landing, tmp_path):

@@ -6,7 +6,7 @@ from assets.ingest.landing import quote_ident
 from assets.sql_model import model_description, model_params
 from assets.privacy.erasure import has_suppressions, staging_filter
 from pipelines.contract import Source, load_contract
-from pipelines.partitions import DayRange, backfill_policy, daily_partitions
+from pipelines.partitions import DayRange, backfill_policy, daily_partitions, max_days_per_transaction
 from pipelines.privacy import pii_salt
 from pipelines.resources import PipelineSettings, Warehouse, read_sql
 
@@ -135,8 +135,13 @@ def staged_asset(source: Source) -> dg.AssetsDefinition:
     def _staged(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
             days = DayRange.of(context) if source.partitioned else None
-            counts = stage(con, source, {"as_of": settings.as_of_date, "pii_salt": pii_salt(),
-                                         "load_id": context.run_id}, days)
+            params = {"as_of": settings.as_of_date, "pii_salt": pii_salt(), "load_id": context.run_id}
+            counts: dict[str, int] = {}
+            # a long range (a backfill) is staged in chunks of days, one transaction each, so the
+            # working set stays bounded; every chunk replaces exactly its days
+            for chunk in (days.chunks(max_days_per_transaction()) if days else [None]):
+                for name, value in stage(con, source, params, chunk).items():
+                    counts[name] = counts.get(name, 0) + value
             by_rule = con.execute(
                 "select rule, count(*) from quality.quarantine where table_name = $t group by rule order by rule",
                 {"t": source.name},
