@@ -10,17 +10,14 @@ numbers, not a timed test.
 
     python bench/incremental.py --workdir /path/with/landing   # or --customers N --events-per-customer E
 """
-import argparse
 import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import AS_OF, REPO, step_windows  # noqa: E402  (bench/ is a folder of scripts)
+from run import AS_OF, dataset_parser, ensure_dataset, step_windows  # noqa: E402  (bench/ is a folder of scripts)
 
 
 def timed(label: str, instance, **kwargs) -> tuple[float, dict[str, float]]:
@@ -35,20 +32,9 @@ def timed(label: str, instance, **kwargs) -> tuple[float, dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--events-per-customer", type=float, default=50)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workdir", type=Path, default=None, help="reuse <workdir>/landing if it exists")
-    args = parser.parse_args()
-
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="seg-incremental-"))
+    args = dataset_parser(__doc__).parse_args()
+    work = ensure_dataset(args, "seg-incremental-")
     landing, output = work / "landing", work / "output-incremental"
-    if not landing.exists():
-        subprocess.run([sys.executable, "-m", "datagen", "--out", str(landing), "--truth", str(work / "truth"),
-                        "--customers", str(args.customers), "--events-per-customer", str(args.events_per_customer),
-                        "--seed", str(args.seed), "--as-of", AS_OF.isoformat()], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL)
     output.mkdir(parents=True, exist_ok=True)
     for stale in output.glob("warehouse.duckdb*"):
         stale.unlink()

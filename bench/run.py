@@ -136,12 +136,30 @@ def child(mode: str, landing: Path, output: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def dataset_parser(description: str) -> argparse.ArgumentParser:
+    """Arguments of the generated benchmark dataset (shared by the bench scripts)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--events-per-customer", type=float, default=50)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workdir", type=Path, default=None, help="keep data here (default: a temp dir)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep data here, reusing <workdir>/landing if it exists (default: a temp dir)")
+    return parser
+
+
+def ensure_dataset(args: argparse.Namespace, prefix: str) -> Path:
+    """The work folder, with the generated landing files in <work>/landing (generated once)."""
+    work = args.workdir or Path(tempfile.mkdtemp(prefix=prefix))
+    if not (work / "landing").exists():
+        subprocess.run([sys.executable, "-m", "datagen", "--out", str(work / "landing"), "--truth", str(work / "truth"),
+                        "--customers", str(args.customers), "--events-per-customer", str(args.events_per_customer),
+                        "--seed", str(args.seed), "--as-of", AS_OF.isoformat()], cwd=REPO, check=True,
+                       stdout=subprocess.DEVNULL)
+    return work
+
+
+def main() -> None:
+    parser = dataset_parser(__doc__)
     parser.add_argument("--only", choices=["dagster", "direct"], default=None,
                         help="run one mode only (no ratio): a 100M-event run takes half as long")
     parser.add_argument("--top", type=int, default=None, help="print only the N slowest steps")
@@ -151,14 +169,9 @@ def main() -> None:
         print(json.dumps(run_dagster() if args.child == "dagster" else run_direct()))
         return
 
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="seg-bench-"))
-    landing = work / "landing"
     started = time.perf_counter()
-    if not landing.exists():
-        subprocess.run([sys.executable, "-m", "datagen", "--out", str(landing), "--truth", str(work / "truth"),
-                        "--customers", str(args.customers), "--events-per-customer", str(args.events_per_customer),
-                        "--seed", str(args.seed), "--as-of", AS_OF.isoformat()], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL)
+    work = ensure_dataset(args, "seg-bench-")
+    landing = work / "landing"
     generate_s = time.perf_counter() - started
     summary = json.loads((work / "truth" / "summary.json").read_text())
     events = summary["sources"]["web_events"]["rows"]
