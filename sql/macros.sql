@@ -4,6 +4,11 @@
 create or replace temp macro utc_timestamp(value) as
     timezone('UTC', try_cast(trim(value) as timestamptz));
 
+-- The value struct of a GA4 event parameter (event_params is a list of {key, value} structs), NULL
+-- when absent. Cheaper than building a map of every parameter to read three of them.
+create or replace temp macro param(event_params, name) as
+    list_filter(event_params, lambda p: p.key = name)[1].value;
+
 -- Emails are compared trimmed and lower-cased.
 create or replace temp macro normalize_email(value) as
     nullif(lower(trim(value)), '');

@@ -44,14 +44,14 @@ def stage(con, source: Source, params: dict[str, object], days: DayRange | None 
     if days is None or _replaces_whole_table(con, table, days):
         con.execute(
             f"create or replace table staging.{table} as select * exclude ({', '.join(BOOKKEEPING)}) "
-            "from _typed where _reject_rule is null order by _source_file, _row_id"
+            "from _typed where _reject_rule is null"
         )
     else:
         _check_same_columns(con, table)
         con.execute(f"delete from staging.{table} where {days.sql('_partition_date')}")
         con.execute(
             f"insert into staging.{table} by name select * exclude ({', '.join(BOOKKEEPING)}) "
-            "from _typed where _reject_rule is null order by _source_file, _row_id"
+            "from _typed where _reject_rule is null"
         )
     con.execute(
         f"delete from quality.quarantine where table_name = $t and rule != 'malformed_row' and {in_run}",

@@ -29,7 +29,7 @@ flattened as (
         event_name,
         make_timestamp(event_timestamp)                        as event_at,
         strptime(event_date, '%Y%m%d')::date                   as event_date,
-        map_from_entries(event_params)                         as params,
+        event_params,
         -- context
         geo.country                                            as geo_country_name,
         geo.region                                             as geo_region,
@@ -51,9 +51,9 @@ select
     event_name,
     event_at,
     event_date,
-    params['ga_session_id'].int_value                          as ga_session_id,
-    params['page_location'].string_value                       as page_location,
-    params['engagement_time_msec'].int_value                   as engagement_time_msec,
+    param(event_params, 'ga_session_id').int_value           as ga_session_id,
+    param(event_params, 'page_location').string_value        as page_location,
+    param(event_params, 'engagement_time_msec').int_value    as engagement_time_msec,
     -- context
     country_names.alpha2                                       as geo_country_code,
     geo_region,
