@@ -26,6 +26,7 @@ from assets.segments.customer_segments import (customer_segments, rfm_scores, rf
 from assets.segments.segment_profiles import segment_profile_checks, segment_profiles
 from assets.segments.ml_segments import ml_segments
 from assets.staging.staged import staged_assets
+from assets.staging.web_session_days import web_session_days, web_session_days_events_conserved
 from pipelines.concurrency import all_in_pool
 from pipelines.jobs import segmentation_job, segmentation_job_multiprocess
 from pipelines.resources import PipelineSettings, Warehouse
@@ -38,7 +39,7 @@ from quality.rate_checks import quarantine_rate_checks
 all_assets = [
     *raw_assets,
     ref_countries, ref_currencies, ref_blocked_identifiers, ref_regions,
-    *staged_assets,
+    *staged_assets, web_session_days,
     identity_graph, customers, silo_coverage,
     clv_inputs, customer_clv, customer_features,
     rfm_segment_map, rfm_scores, analyst_segments, ml_segments, customer_segments, segment_history,
@@ -57,7 +58,7 @@ all_assets.append(serving_snapshot_asset(serving_upstream(all_assets)))
 defs = dg.Definitions(
     assets=all_in_pool(all_assets),
     asset_checks=all_in_pool([*invariant_checks, *roi_checks, *gx_checks, *quarantine_rate_checks, *silo_coverage_checks,
-                              propensity_auc_check, *segment_profile_checks]),
+                              propensity_auc_check, *segment_profile_checks, web_session_days_events_conserved]),
     jobs=[segmentation_job, segmentation_job_multiprocess],
     schedules=[daily_schedule],
     sensors=[landing_sensor],

@@ -2,8 +2,8 @@
 generated landing files:
 
 * a daily run stages only its day; the other days' rows stay exactly as they were;
-* rerunning a day whose file changed replaces exactly that day (staging, quarantine, defects) and the
-  ledger says the file was reloaded and why;
+* rerunning a day whose file changed replaces exactly that day (staging, quarantine, defects, the
+  session-day aggregate) and the ledger says the file was reloaded and why;
 * the same CSV landing again is not loaded again; a changed CSV (or a changed column mapping) is;
 * a range of days runs as one run and one step (a backfill), also from the `dagster` CLI;
 * the landing sensor starts nothing for a file landed again with the same bytes, and asks for the
@@ -25,6 +25,7 @@ from assets.ingest.raw import raw_assets
 from assets.reference.ref_tables import ref_countries
 from assets.staging import staged as staging_module
 from assets.staging.staged import staged_assets
+from assets.staging import web_session_days as session_days_module
 from pipelines.contract import REPO_ROOT
 from pipelines.partitions import DayRange, range_tags
 from pipelines.resources import PipelineSettings, Warehouse
@@ -32,7 +33,7 @@ from pipelines.schedules import landing_sensor
 
 RAW = {a.key.path[1]: a for a in raw_assets}
 STAGED = {a.key.path[1]: a for a in staged_assets}
-WEB = [RAW["web_events"], STAGED["web_events"], ref_countries]
+WEB = [RAW["web_events"], STAGED["web_events"], session_days_module.web_session_days, ref_countries]
 LAST = dt.date(2026, 11, 19)  # the generated data's last day (as of 2026-11-20)
 
 
@@ -77,16 +78,27 @@ def per_day(tmp_path: Path) -> dict:
     return {r[0]: r[1:] for r in rows}
 
 
+def session_days_per_day(tmp_path: Path) -> dict:
+    """Per partition day of staging.web_session_days: rows, events counted, and a content hash."""
+    rows = query(tmp_path, """
+        select _partition_date, count(*), sum(events)::bigint,
+               sum(hash(user_pseudo_id, ga_session_id, event_day, user_id, geo_country_code, events, page_views))
+        from staging.web_session_days group by all""")
+    return {r[0]: r[1:] for r in rows}
+
+
 def test_daily_run_stages_only_its_day_and_rerun_replaces_exactly_that_day(landing, tmp_path, monkeypatch):
     first_days = DayRange(LAST - dt.timedelta(days=29), LAST - dt.timedelta(days=1))
     monkeypatch.setattr(staging_module, "max_days_per_transaction", lambda: 7)  # the backfill commits 5 chunks
+    monkeypatch.setattr(session_days_module, "max_days_per_transaction", lambda: 7)
     backfill = run(WEB, landing, tmp_path, first_days)
     # a range of days is one run and one step per asset (single-run backfill policy)
     materialized = [e for e in backfill.all_events if e.is_step_materialization and e.asset_key.path[1] == "web_events"]
     assert {e.event_specific_data.materialization.partition for e in materialized} == {str(d) for d in first_days.days}
     assert len({e.step_key for e in materialized}) == 2
-    before = per_day(tmp_path)
+    before, sessions_before = per_day(tmp_path), session_days_per_day(tmp_path)
     assert set(before) == set(first_days.days)
+    assert {d: v[1] for d, v in sessions_before.items()} == {d: v[0] for d, v in before.items()}  # every event counted once
 
     daily = run(WEB, landing, tmp_path, DayRange(LAST, LAST))
     after = per_day(tmp_path)
@@ -110,8 +122,10 @@ def test_daily_run_stages_only_its_day_and_rerun_replaces_exactly_that_day(landi
     con.close()
     os.replace(f"{path}.new", path)
     rerun = run(WEB, landing, tmp_path, DayRange(LAST, LAST))
-    replaced = per_day(tmp_path)
+    replaced, sessions_replaced = per_day(tmp_path), session_days_per_day(tmp_path)
     assert {d: v for d, v in replaced.items() if d != LAST} == before
+    assert {d: v for d, v in sessions_replaced.items() if d != LAST} == sessions_before  # other days untouched
+    assert sessions_replaced[LAST][1] == replaced[LAST][0]  # the day's session days are rebuilt from its new events
     quarantined = query(tmp_path, f"""select rule, load_id from quality.quarantine
                                       where table_name = 'web_events' and partition_key = '{LAST}'""")
     assert ("future_timestamp", rerun.run_id) in quarantined and {q[1] for q in quarantined} == {rerun.run_id}

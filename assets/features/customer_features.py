@@ -7,7 +7,7 @@ customer_features = sql_table_asset(
     "features/customer_features.sql",
     deps=[
         ["marts", "customers"], ["marts", "customer_identity"], ["marts", "customer_clv"], ["ref", "regions"],
-        ["staging", "crm_contacts"], ["staging", "crm_orders"], ["staging", "web_events"],
+        ["staging", "crm_contacts"], ["staging", "crm_orders"], ["staging", "web_session_days"],
         ["staging", "email_events"], ["staging", "survey_responses"],
     ],
     group="features",

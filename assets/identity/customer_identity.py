@@ -8,7 +8,8 @@ from pipelines.config import pipeline_config
 from pipelines.privacy import pii_salt
 from pipelines.resources import Warehouse, read_sql
 
-LINKED_SOURCES = ["crm_contacts", "crm_orders", "survey_responses", "email_events", "ab_assignments", "web_events"]
+# staged tables the identifiers come from (web cookies and logins: the session-day aggregate of the events)
+LINKED_SOURCES = ["crm_contacts", "crm_orders", "survey_responses", "email_events", "ab_assignments", "web_session_days"]
 MAX_LABEL_ITERATIONS = 100
 
 

@@ -15,7 +15,7 @@ from pipelines.resources import PipelineSettings, Warehouse, read_sql
 
 GROUP = "predict"
 TREND_DEPS = [["marts", "customer_identity"], ["staging", "crm_contacts"], ["staging", "crm_orders"],
-              ["staging", "web_events"], ["staging", "email_events"], ["staging", "survey_responses"]]
+              ["staging", "web_session_days"], ["staging", "email_events"], ["staging", "survey_responses"]]
 
 
 # Fits (each cross-validation fold, the final model) use a seeded sample of at most this many training

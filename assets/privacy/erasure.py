@@ -15,7 +15,9 @@ import duckdb
 
 from assets.ingest.landing import quote_ident
 
-# Per source: the columns holding identifiers (canonical names, same in raw and staging).
+# Per source: the columns holding identifiers (canonical names, same in raw and staging). Derived
+# staging tables that keep identifiers in their grain are listed too (they have no raw table): a row of
+# staging.web_session_days carries a suppressed identifier exactly when its events did.
 IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
     "crm_contacts": ("contact_id", "email", "web_user_id"),
     "crm_orders": ("contact_id", "email"),
@@ -23,6 +25,7 @@ IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
     "email_events": ("email",),
     "ab_assignments": ("email",),
     "web_events": ("user_id", "user_pseudo_id"),
+    "web_session_days": ("user_id", "user_pseudo_id"),
     "consents": ("identifier",),
 }
 SUPPRESSED = "(select identifier_hash from quality.erasure_suppressions)"

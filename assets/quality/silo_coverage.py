@@ -9,7 +9,7 @@ from pipelines.resources import Warehouse
 silo_coverage = sql_table_asset(
     "quality.silo_coverage", "quality/silo_coverage.sql",
     deps=[["marts", "customer_identity"], ["marts", "customers"], ["staging", "crm_contacts"],
-          ["staging", "crm_orders"], ["staging", "web_events"]],
+          ["staging", "crm_orders"], ["staging", "web_session_days"]],
     group="quality",
 )
 

@@ -41,13 +41,13 @@ def stage(con, source: Source, params: dict[str, object], days: DayRange | None 
     suppress = staging_filter(source.name) if has_suppressions(con) else None  # no hashing cost when empty
     erased = con.execute(suppress, {"pii_salt": params["pii_salt"]}).fetchall()[0][0] if suppress else 0
     in_run = days.sql("partition_key::date") if days else "true"
-    if days is None or _replaces_whole_table(con, table, days):
+    if days is None or replaces_whole_table(con, table, days):
         con.execute(
             f"create or replace table staging.{table} as select * exclude ({', '.join(BOOKKEEPING)}) "
             "from _typed where _reject_rule is null"
         )
     else:
-        _check_same_columns(con, table)
+        check_same_columns(con, table)
         con.execute(f"delete from staging.{table} where {days.sql('_partition_date')}")
         con.execute(
             f"insert into staging.{table} by name select * exclude ({', '.join(BOOKKEEPING)}) "
@@ -95,7 +95,7 @@ def stage(con, source: Source, params: dict[str, object], days: DayRange | None 
             "erasure_suppressed_rows": int(erased)}
 
 
-def _replaces_whole_table(con, table: str, days: DayRange) -> bool:
+def replaces_whole_table(con, table: str, days: DayRange) -> bool:
     """True when the table does not exist yet or holds no day outside `days` (a full backfill):
     rebuilding it is then cheaper than deleting every row."""
     exists = con.execute(
@@ -106,17 +106,17 @@ def _replaces_whole_table(con, table: str, days: DayRange) -> bool:
     ).fetchall()[0][0]
 
 
-def _check_same_columns(con, table: str) -> None:
-    """A partition insert needs the model's columns to match the table's: after a change to the model,
-    the table must be rebuilt over every day (a backfill of the whole range)."""
+def check_same_columns(con, table: str, model: str = "_typed") -> None:
+    """A partition insert needs the model's columns (of the temp table `model`) to match the table's:
+    after a change to the model, the table must be rebuilt over every day (a backfill of the whole range)."""
     def columns(relation: str) -> list[tuple[str, str]]:
         return con.execute(f"select column_name, column_type from (describe {relation})").fetchall()
 
-    model = [c for c in columns("_typed") if c[0] not in BOOKKEEPING]
+    model_columns = [c for c in columns(model) if c[0] not in BOOKKEEPING]
     stored = columns(f"staging.{table}")
-    if sorted(model) != sorted(stored):
+    if sorted(model_columns) != sorted(stored):
         raise ValueError(
-            f"staging.{table}: the staging model's columns changed ({sorted(set(model) ^ set(stored))}); "
+            f"staging.{table}: the staging model's columns changed ({sorted(set(model_columns) ^ set(stored))}); "
             "rerun it over every landed day (backfill the whole partition range) so the table is rebuilt"
         )
 

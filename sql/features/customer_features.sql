@@ -2,7 +2,7 @@
 -- RFM, web behaviour, email engagement and survey psychographics as of the run date.
 -- A source the customer is absent from gives NULL features and a has_* flag of false, never zeros.
 -- Only events up to the end of the run date count, so a rerun for an earlier date sees that date's data.
--- Inputs: marts.customers, marts.customer_identity, staging.crm_contacts, crm_orders, web_events,
+-- Inputs: marts.customers, marts.customer_identity, staging.crm_contacts, crm_orders, web_session_days,
 -- email_events, survey_responses, marts.customer_clv, ref.regions. Parameters: $as_of, $age_bands, $income_bands,
 -- $default_region. Money in USD; durations in days.
 
@@ -45,41 +45,35 @@ orders as (
     group by identity.customer_key
 ),
 
--- web: every GA4 session of a cookie up to the run date, aggregated per session before the join to
--- customers (the join then touches one row per session, not per event). A cookie belongs to one
--- customer, so sessions stay distinct per customer.
+-- web: every GA4 session of a cookie up to the run date, from its session days (events up to the end
+-- of the run date = days up to it), aggregated per session before the join to customers (the join
+-- then touches one row per session, not per event). A cookie belongs to one customer, so sessions
+-- stay distinct per customer.
 cookie_sessions as (
     select
         user_pseudo_id,
         ga_session_id,
-        any_value(device_category)                                                               as device_category,
-        any_value(traffic_medium)                                                                as traffic_medium,
-        bool_or(event_at >= $as_of::date - interval 30 day)                                      as in_30d,
-        bool_or(event_at >= $as_of::date - interval 90 day)                                      as in_90d,
-        count(*) filter (where event_name = 'page_view' and event_at >= $as_of::date - interval 30 day)   as page_views_30d,
-        count(*) filter (where event_name = 'page_view' and event_at >= $as_of::date - interval 90 day)   as page_views_90d,
-        count(*) filter (where event_name = 'view_item' and event_at >= $as_of::date - interval 90 day)   as product_views_90d,
-        count(*) filter (where event_name = 'add_to_cart' and event_at >= $as_of::date - interval 90 day) as add_to_carts_90d,
-        bool_or(event_name = 'add_to_cart' and event_at >= $as_of::date - interval 90 day)       as cart_90d,
-        bool_or(event_name = 'purchase' and event_at >= $as_of::date - interval 90 day)          as purchase_90d,
-        max(event_at)                                                                            as last_event_at,
+        arg_min(device_category, (first_event_at, device_category))                                 as device_category,
+        arg_min(traffic_medium, (first_event_at, traffic_medium))                                   as traffic_medium,
+        bool_or(event_day >= $as_of::date - interval 30 day)                                        as in_30d,
+        bool_or(event_day >= $as_of::date - interval 90 day)                                        as in_90d,
+        coalesce(sum(page_views) filter (where event_day >= $as_of::date - interval 30 day), 0)     as page_views_30d,
+        coalesce(sum(page_views) filter (where event_day >= $as_of::date - interval 90 day), 0)     as page_views_90d,
+        coalesce(sum(product_views) filter (where event_day >= $as_of::date - interval 90 day), 0)  as product_views_90d,
+        coalesce(sum(add_to_carts) filter (where event_day >= $as_of::date - interval 90 day), 0)   as add_to_carts_90d,
+        bool_or(add_to_carts > 0 and event_day >= $as_of::date - interval 90 day)                   as cart_90d,
+        bool_or(purchases > 0 and event_day >= $as_of::date - interval 90 day)                      as purchase_90d,
+        max(last_event_at)                                                                          as last_event_at,
         -- page views per site category (the path's first segment: /outdoor/..., /tech/..., ...)
-        count(*) filter (where category = 'outdoor')                                             as outdoor_views,
-        count(*) filter (where category = 'tech')                                                as tech_views,
-        count(*) filter (where category = 'fashion')                                             as fashion_views,
-        count(*) filter (where category = 'home')                                                as home_views,
-        count(*) filter (where category = 'wellness')                                            as wellness_views,
-        count(category)                                                                          as category_views,
-        count(*) filter (where event_name = 'page_view')                                         as page_views
-    from (
-        select
-            *,
-            case when event_name = 'page_view'
-                 then nullif(regexp_extract(page_location, '^https?://[^/]+/(outdoor|tech|fashion|home|wellness)(/|$)', 1), '')
-            end                                                                                  as category
-        from staging.web_events
-        where event_at < $as_of::date + interval 1 day
-    )
+        sum(outdoor_views)                                                                          as outdoor_views,
+        sum(tech_views)                                                                             as tech_views,
+        sum(fashion_views)                                                                          as fashion_views,
+        sum(home_views)                                                                             as home_views,
+        sum(wellness_views)                                                                         as wellness_views,
+        sum(outdoor_views + tech_views + fashion_views + home_views + wellness_views)               as category_views,
+        sum(page_views)                                                                             as page_views
+    from staging.web_session_days
+    where event_day <= $as_of::date
     group by user_pseudo_id, ga_session_id
 ),
 
@@ -131,9 +125,9 @@ web_countries as (
     select identity.customer_key, c.geo_country_code, sum(c.events) as events
     from identity
     join (
-        select user_pseudo_id, geo_country_code, count(*) as events
-        from staging.web_events
-        where event_at < $as_of::date + interval 1 day and geo_country_code is not null
+        select user_pseudo_id, geo_country_code, sum(events) as events
+        from staging.web_session_days
+        where event_day <= $as_of::date and geo_country_code is not null
         group by all
     ) c on identity.source = 'web_events' and identity.record_key = c.user_pseudo_id
     group by all

@@ -5,12 +5,12 @@
 -- Record keys: the source's key (contact id, order id, response id, cookie); for email events the salted
 -- hash of the recipient email, for A/B assignments experiment id || '|' || that hash. Parameter: $pii_salt.
 -- Inputs: staging.crm_contacts, crm_orders, survey_responses, email_events, ab_assignments,
--- web_events; ref.blocked_identifiers (placeholders that never link; values made only of zeros and
+-- web_session_days (the web events' cookies and logins); ref.blocked_identifiers (placeholders that never link; values made only of zeros and
 -- separators never link either).
 
 with web_identifiers as materialized (
-    -- the distinct cookie / login pairs of the web events (one scan of the events for both link types)
-    select distinct user_pseudo_id, user_id from staging.web_events
+    -- the distinct cookie / login pairs of the web events (one scan of their session days for both link types)
+    select distinct user_pseudo_id, user_id from staging.web_session_days
 ),
 
 links as (

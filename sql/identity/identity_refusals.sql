@@ -6,13 +6,13 @@
 --   placeholder  a placeholder value (ref.blocked_identifiers, or only zeros) found in the staged
 --                sources: it never reaches staging.identity_links (staging nulls placeholder emails and
 --                records them in quality.defects); linked_type 'record' counts the records carrying it.
--- Input: staging.identity_links, quality.defects, staging.crm_contacts, staging.web_events,
+-- Input: staging.identity_links, quality.defects, staging.crm_contacts, staging.web_session_days,
 -- ref.blocked_identifiers. Parameter: $max_links.
 
 with web_identifiers as materialized (
     -- the distinct cookie / login pairs of the web events: a record is a cookie, so the pairs carry
     -- every (value, record) combination the events do
-    select distinct user_pseudo_id, user_id from staging.web_events
+    select distinct user_pseudo_id, user_id from staging.web_session_days
 ),
 
 pairs as (

@@ -13,7 +13,7 @@
 --   usual_gap_days      mean days between distinct engagement days before the cutoff
 --   days_to_last_order  days from the first record to the last completed order (BG/NBD recency when
 --                          the customer's clock starts at acquisition; tenure_days is then T)
--- Inputs: marts.customer_identity, staging.crm_contacts, staging.crm_orders, staging.web_events,
+-- Inputs: marts.customer_identity, staging.crm_contacts, staging.crm_orders, staging.web_session_days,
 -- staging.email_events, staging.survey_responses (a survey answer starts the history too). Parameters: $cutoff (date), $drop_prior_events.
 
 with identity as (
@@ -54,17 +54,18 @@ orders as (
     where o.status = 'completed' and o.ordered_at < $cutoff::date
 ),
 
--- web sessions (per cookie and GA4 session id) before the cutoff, aggregated before the join to
--- customers: the join then touches one row per session, not per event
+-- web sessions (per cookie and GA4 session id) before the cutoff, from their days (events before
+-- midnight of the cutoff = days before it), aggregated before the join to customers: the join then
+-- touches one row per session, not per event
 cookie_sessions as (
     select
         user_pseudo_id,
-        min(event_at)                                          as happened_at,
-        bool_or(event_name = 'add_to_cart')                    as has_cart,
-        bool_or(event_name = 'purchase')                       as has_purchase,
-        count(*) filter (where event_name = 'view_item')       as product_views
-    from staging.web_events
-    where event_at < $cutoff::date
+        min(first_event_at)                                    as happened_at,
+        bool_or(add_to_carts > 0)                              as has_cart,
+        bool_or(purchases > 0)                                 as has_purchase,
+        sum(product_views)                                     as product_views
+    from staging.web_session_days
+    where event_day < $cutoff::date
     group by user_pseudo_id, ga_session_id
 ),
 

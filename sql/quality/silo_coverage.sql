@@ -10,7 +10,7 @@
 --                       their web events; order_email_vs_crm_email: orders carrying a contact id whose
 --                       checkout email differs from that contact's email
 -- Columns: measure, item, numerator, denominator, rate (numerator / denominator).
--- Inputs: marts.customer_identity, marts.customers, staging.crm_contacts, staging.crm_orders, staging.web_events.
+-- Inputs: marts.customer_identity, marts.customers, staging.crm_contacts, staging.crm_orders, staging.web_session_days.
 
 with identity as (
     select * from marts.customer_identity where not is_anonymous
@@ -66,7 +66,7 @@ crm_countries as (
 -- the countries each cookie was seen in (deduplicated before the join to customers)
 cookie_countries as (
     select distinct user_pseudo_id, geo_country_code
-    from staging.web_events
+    from staging.web_session_days
     where geo_country_code is not null
 ),
 
