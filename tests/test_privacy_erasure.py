@@ -198,3 +198,26 @@ def test_relanded_records_are_suppressed_at_ingest(erasure_run):
                 suppressed[m.asset_key.path[1]] = m.metadata["erasure_suppressed_rows"].value
     assert suppressed["crm_contacts"] >= 1 and suppressed["email_events"] >= 1 and suppressed["web_events"] >= 1
     assert AssetKey(["raw", "crm_contacts"])
+
+
+def test_the_purge_runs_only_when_the_suppression_list_grows(erasure_run, tmp_path, monkeypatch):
+    """Every load drops suppressed rows, so a run whose requests add no new suppression has nothing to
+    purge and skips the scan of every table (minutes at 100M events); a run that adds one purges."""
+    from assets.privacy import erasure
+    from pipelines.privacy import DEMO_SALT
+    from pipelines.resources import Warehouse
+
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(erasure_run["after_first"], database)
+    purges = []
+    real_purge = erasure._purge
+    monkeypatch.setattr(erasure, "_purge", lambda con, salt: purges.append(1) or real_purge(con, salt))
+    with Warehouse(database=str(database)).connect() as con:
+        unchanged = erasure.process_erasure(con, DEMO_SALT, "same-requests")
+        assert purges == [] and unchanged["rows_removed"] == 0 and unchanged["requests"] >= 1
+        # forget the suppression of one request's own identifier: processing adds it again, and purges
+        forgotten = con.execute("delete from quality.erasure_suppressions where rowid = (select min(rowid) from "
+                                "quality.erasure_suppressions where id_type = 'request')").fetchall()[0][0]
+        assert forgotten == 1
+        erasure.process_erasure(con, DEMO_SALT, "one-new-suppression")
+        assert purges == [1]
