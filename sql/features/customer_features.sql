@@ -45,36 +45,45 @@ orders as (
     group by identity.customer_key
 ),
 
--- web: every GA4 session of a cookie up to the run date, from its session days (events up to the end
--- of the run date = days up to it), aggregated per session before the join to customers (the join
--- then touches one row per session, not per event). A cookie belongs to one customer, so sessions
--- stay distinct per customer.
+-- web: the customer's GA4 sessions up to the run date, from their session days (events up to the end
+-- of the run date = days up to it). What needs a session as a whole (is it in a window, did it add to
+-- cart, its device and channel) is aggregated per session; event counts are summed per cookie. Both
+-- are aggregated before the join to customers, and a cookie belongs to one customer, so sessions stay
+-- distinct per customer.
 cookie_sessions as (
     select
         user_pseudo_id,
         ga_session_id,
-        arg_min(device_category, (first_event_at, device_category))                                 as device_category,
-        arg_min(traffic_medium, (first_event_at, traffic_medium))                                   as traffic_medium,
-        bool_or(event_day >= $as_of::date - interval 30 day)                                        as in_30d,
-        bool_or(event_day >= $as_of::date - interval 90 day)                                        as in_90d,
-        coalesce(sum(page_views) filter (where event_day >= $as_of::date - interval 30 day), 0)     as page_views_30d,
-        coalesce(sum(page_views) filter (where event_day >= $as_of::date - interval 90 day), 0)     as page_views_90d,
-        coalesce(sum(product_views) filter (where event_day >= $as_of::date - interval 90 day), 0)  as product_views_90d,
-        coalesce(sum(add_to_carts) filter (where event_day >= $as_of::date - interval 90 day), 0)   as add_to_carts_90d,
-        bool_or(add_to_carts > 0 and event_day >= $as_of::date - interval 90 day)                   as cart_90d,
-        bool_or(purchases > 0 and event_day >= $as_of::date - interval 90 day)                      as purchase_90d,
-        max(last_event_at)                                                                          as last_event_at,
-        -- page views per site category (the path's first segment: /outdoor/..., /tech/..., ...)
-        sum(outdoor_views)                                                                          as outdoor_views,
-        sum(tech_views)                                                                             as tech_views,
-        sum(fashion_views)                                                                          as fashion_views,
-        sum(home_views)                                                                             as home_views,
-        sum(wellness_views)                                                                         as wellness_views,
-        sum(outdoor_views + tech_views + fashion_views + home_views + wellness_views)               as category_views,
-        sum(page_views)                                                                             as page_views
+        -- GA4 sets device and traffic source per cookie and session: constant within a session (the
+        -- smallest value keeps a rare exception deterministic)
+        min(device_category)                                                                 as device_category,
+        min(traffic_medium)                                                                  as traffic_medium,
+        max(event_day)                                                                       as last_day,
+        bool_or(add_to_carts > 0 and event_day >= $as_of::date - interval 90 day)            as cart_90d,
+        bool_or(purchases > 0 and event_day >= $as_of::date - interval 90 day)               as purchase_90d
     from staging.web_session_days
     where event_day <= $as_of::date
     group by user_pseudo_id, ga_session_id
+),
+
+cookie_counts as (
+    select
+        user_pseudo_id,
+        sum(page_views) filter (where event_day >= $as_of::date - interval 30 day)           as page_views_30d,
+        sum(page_views) filter (where event_day >= $as_of::date - interval 90 day)           as page_views_90d,
+        sum(product_views) filter (where event_day >= $as_of::date - interval 90 day)        as product_views_90d,
+        sum(add_to_carts) filter (where event_day >= $as_of::date - interval 90 day)         as add_to_carts_90d,
+        max(last_event_at)                                                                   as last_event_at,
+        -- page views per site category (the path's first segment: /outdoor/..., /tech/..., ...)
+        sum(outdoor_views)                                                                   as outdoor_views,
+        sum(tech_views)                                                                      as tech_views,
+        sum(fashion_views)                                                                   as fashion_views,
+        sum(home_views)                                                                      as home_views,
+        sum(wellness_views)                                                                  as wellness_views,
+        sum(outdoor_views + tech_views + fashion_views + home_views + wellness_views)        as category_views
+    from staging.web_session_days
+    where event_day <= $as_of::date
+    group by user_pseudo_id
 ),
 
 web_sessions as (
@@ -91,7 +100,7 @@ web_mix as (
         avg((device_category = 'desktop')::int)                            as desktop_session_share,
         avg((device_category = 'mobile')::int)                             as mobile_session_share,
         avg((device_category = 'tablet')::int)                             as tablet_session_share,
-        most_frequent(device_category)                                              as main_device,
+        most_frequent(device_category)                                     as main_device,
         avg((traffic_medium = '(none)')::int)                              as direct_session_share,
         avg((traffic_medium = 'organic')::int)                             as organic_search_session_share,
         avg((traffic_medium = 'cpc')::int)                                 as paid_search_session_share,
@@ -100,24 +109,29 @@ web_mix as (
         avg((traffic_medium = 'email')::int)                               as email_session_share,
         avg((traffic_medium not in ('(none)', 'organic', 'cpc', 'paid_social', 'display', 'email')
              or traffic_medium is null)::int)                              as other_channel_session_share,
-        most_frequent(traffic_medium)                                               as main_traffic_medium
+        most_frequent(traffic_medium)                                      as main_traffic_medium
     from web_sessions
     group by customer_key
 ),
 
--- interests from browsing: shares of the customer's page views in a site category (outdoor, tech,
--- fashion, home, wellness); NULL without such page views
-web_interests as (
+-- event counts of all the customer's cookies, and interests from browsing: shares of the customer's
+-- page views in a site category (outdoor, tech, fashion, home, wellness); NULL without such page views
+web_counts as (
     select
-        customer_key,
-        sum(outdoor_views) / nullif(sum(category_views), 0)                as outdoor_view_share,
-        sum(tech_views) / nullif(sum(category_views), 0)                   as tech_view_share,
-        sum(fashion_views) / nullif(sum(category_views), 0)                as fashion_view_share,
-        sum(home_views) / nullif(sum(category_views), 0)                   as home_view_share,
-        sum(wellness_views) / nullif(sum(category_views), 0)               as wellness_view_share
-    from web_sessions
-    where page_views > 0
-    group by customer_key
+        identity.customer_key,
+        coalesce(sum(c.page_views_30d), 0)                                 as page_views_30d,
+        coalesce(sum(c.page_views_90d), 0)                                 as page_views_90d,
+        coalesce(sum(c.product_views_90d), 0)                              as product_views_90d,
+        coalesce(sum(c.add_to_carts_90d), 0)                               as add_to_carts_90d,
+        max(c.last_event_at)                                               as last_visit_at,
+        sum(c.outdoor_views) / nullif(sum(c.category_views), 0)            as outdoor_view_share,
+        sum(c.tech_views) / nullif(sum(c.category_views), 0)               as tech_view_share,
+        sum(c.fashion_views) / nullif(sum(c.category_views), 0)            as fashion_view_share,
+        sum(c.home_views) / nullif(sum(c.category_views), 0)               as home_view_share,
+        sum(c.wellness_views) / nullif(sum(c.category_views), 0)           as wellness_view_share
+    from identity
+    join cookie_counts c on identity.source = 'web_events' and identity.record_key = c.user_pseudo_id
+    group by identity.customer_key
 ),
 
 -- the country the customer browses from most (events per country; ties: the smallest code)
@@ -141,20 +155,29 @@ web_country as (
 
 web as (
     select
-        web_sessions.customer_key,
-        count(*) filter (where in_30d)                                     as sessions_30d,
-        count(*) filter (where in_90d)                                     as sessions_90d,
-        sum(page_views_30d)                                                as page_views_30d,
-        sum(page_views_90d)                                                as page_views_90d,
-        sum(product_views_90d)                                             as product_views_90d,
-        sum(add_to_carts_90d)                                              as add_to_carts_90d,
-        count(*) filter (where cart_90d)                                   as cart_sessions_90d,
-        count(*) filter (where purchase_90d)                               as purchase_sessions_90d,
-        max(last_event_at)                                                 as last_visit_at,
-        any_value(web_country.web_country_code)                            as web_country_code
-    from web_sessions
+        sessions.customer_key,
+        sessions.sessions_30d,
+        sessions.sessions_90d,
+        web_counts.page_views_30d,
+        web_counts.page_views_90d,
+        web_counts.product_views_90d,
+        web_counts.add_to_carts_90d,
+        sessions.cart_sessions_90d,
+        sessions.purchase_sessions_90d,
+        web_counts.last_visit_at,
+        web_country.web_country_code
+    from (
+        select
+            customer_key,
+            count(*) filter (where last_day >= $as_of::date - interval 30 day)   as sessions_30d,
+            count(*) filter (where last_day >= $as_of::date - interval 90 day)   as sessions_90d,
+            count(*) filter (where cart_90d)                                    as cart_sessions_90d,
+            count(*) filter (where purchase_90d)                                as purchase_sessions_90d
+        from web_sessions
+        group by customer_key
+    ) sessions
+    join web_counts using (customer_key)
     left join web_country using (customer_key)
-    group by web_sessions.customer_key
 ),
 
 -- email: sends, opens and clicks of all the customer's addresses
@@ -254,11 +277,11 @@ select
     web_mix.other_channel_session_share,
     web_mix.main_traffic_medium,
     -- interests from browsing (shares of page views per site category; NULL without page views)
-    web_interests.outdoor_view_share,
-    web_interests.tech_view_share,
-    web_interests.fashion_view_share,
-    web_interests.home_view_share,
-    web_interests.wellness_view_share,
+    web_counts.outdoor_view_share,
+    web_counts.tech_view_share,
+    web_counts.fashion_view_share,
+    web_counts.home_view_share,
+    web_counts.wellness_view_share,
     -- email engagement (NULL when never emailed)
     email.emails_sent,
     email.email_opens,
@@ -284,7 +307,7 @@ left join contact using (customer_key)
 left join orders using (customer_key)
 left join web using (customer_key)
 left join web_mix using (customer_key)
-left join web_interests using (customer_key)
+left join web_counts using (customer_key)
 left join email using (customer_key)
 left join survey using (customer_key)
 left join clv using (customer_key)
