@@ -25,7 +25,8 @@ create table staging.crm_orders as
 create table staging.survey_responses as select * from (values ('S1', 'ann@x.com'), ('S2', null)) t(response_id, email);
 create table staging.email_events as select * from (values ('E1', 'bob@x.com')) t(event_id, email);
 create table staging.ab_assignments as select * from (values ('X1', 'ann@x.com')) t(experiment_id, email);
-create table staging.web_events as select * from (values
+-- the web events' cookies and logins, as the identity graph reads them (their session days)
+create table staging.web_session_days as select * from (values
     ('c1', 'u10'), ('c1', null), ('c2', '000000'), ('c3', '000000'), ('c4', null)) t(user_pseudo_id, user_id);
 """
 
