@@ -32,9 +32,9 @@ links as (
     union all
     select 'survey_responses', response_id, 'email', email from staging.survey_responses
     union all
-    -- (their record keys carry the salted hash of the email, never the email: marts.customer_identity
+    -- (their record keys carry the salted hash of the email, never the email, hashed once per distinct email: marts.customer_identity
     -- is analyst-facing; staging.email_events.recipient_key / ab_assignments.assignment_key match them)
-    select distinct 'email_events', pii_hash(email, $pii_salt), 'email', email from staging.email_events
+    select 'email_events', pii_hash(email, $pii_salt), 'email', email from (select distinct email from staging.email_events)
     union all
     select 'ab_assignments', experiment_id || '|' || pii_hash(email, $pii_salt), 'email', email from staging.ab_assignments
 
