@@ -1,4 +1,4 @@
-"""Daily partitions of the time-stamped, file-per-day sources (web_events).
+"""Daily partitions of the time-stamped, file-per-day sources (web_events, email_events).
 
 A partition is one UTC day (key YYYY-MM-DD). A source is partitioned when its contract entry names
 `daily_partition_file`: a regular expression whose first group is the file's day (YYYYMMDD). A run
@@ -113,13 +113,12 @@ def files_for(source: Source, files: list[Path], days: DayRange) -> list[Path]:
 
 
 def landed_range(landing: Path) -> DayRange | None:
-    """First and last landed day over every partitioned source (the range of a full run)."""
-    from assets.ingest.landing import resolve_files
-
+    """First and last landed day over the partitioned sources that have landed (the range of a full run;
+    a source with no file at all fails in its own raw asset, naming the file pattern)."""
     days = [
         day
         for source in load_contract().values() if source.partitioned
-        for day in files_by_day(source, resolve_files(source, landing))
+        for day in files_by_day(source, sorted(landing.glob(source.file)))
     ]
     return DayRange(min(days), max(days)) if days else None
 

@@ -72,6 +72,131 @@ def load_csv(con: duckdb.DuckDBPyConnection, source: Source, file: Path | ledger
     path = load.path
     header = read_csv_header(path)
     check = check_header(source, path, header)
+    selected, extra, columns = _csv_select(source, check, header)
+    table = quote_ident(source.name)
+    con.execute("begin transaction")
+    con.execute(
+        f"""
+        create or replace table raw.{table} as
+        select {", ".join(selected)},
+               {extra} as _extra,
+               row_number() over () as _row_id,
+               $file as _source_file,
+               $load_id as _load_id
+        from read_csv($file, columns = {columns}, {CSV_OPTIONS})
+        """,
+        {"file": str(path), "load_id": load_id},
+    )
+    con.execute("delete from quality.quarantine where table_name = $t and rule = 'malformed_row'", {"t": source.name})
+    _quarantine_rejects(con, source, load_id)
+    raw_rows = con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
+    ledger.record(con, source, [load], {path: raw_rows}, load_id)
+    con.execute("commit")
+    malformed = con.execute(f"select count(distinct line) from {LAST_SCAN_REJECTS}").fetchall()[0][0]
+    return LoadStats(1, raw_rows, malformed, tuple(c.name for c in check.missing_optional), check.extra)
+
+
+# the lines the last read_csv of the connection could not parse (rejects accumulate per scan), with their file
+LAST_SCAN_REJECTS = """(select r.*, s.file_path from csv_rejects r
+                        join csv_reject_scans s using (scan_id, file_id)
+                        where r.scan_id = (select max(scan_id) from csv_reject_scans))"""
+
+
+def _quarantine_rejects(con: duckdb.DuckDBPyConnection, source: Source, load_id: str,
+                        partition_keys: dict[str, str] | None = None) -> None:
+    """Unparseable lines of the last CSV scan into quality.quarantine (rule malformed_row), one row per
+    file and line, with the raw text; partition_keys: file path -> partition day of the line."""
+    con.execute(
+        f"""
+        insert into quality.quarantine
+        select $source_system, $table_name, file_path || ':' || line,
+               to_json({{'line': line, 'text': any_value(csv_line)}}),
+               'malformed_row',
+               'unparseable CSV line ' || line || ': ' || string_agg(distinct error_type::varchar, ', ')
+                   || ' (' || any_value(error_message) || ')',
+               $load_id, now(), map_extract_value($partitions::map(varchar, varchar), file_path)
+        from {LAST_SCAN_REJECTS}
+        group by file_path, line
+        """,
+        {"source_system": source.system, "table_name": source.name, "load_id": load_id,
+         "partitions": partition_keys or {}},
+    )
+
+
+def load_csv_days(con: duckdb.DuckDBPyConnection, source: Source, loads: list[ledger.FileLoad], load_id: str) -> LoadStats:
+    """A daily-partitioned CSV source (one file per day): in one transaction, replace in raw.<source>
+    the days of the files that are new or changed with their rows (`_partition_date` = the file's day,
+    `_row_id` = the data row's position in its file) and their unparseable lines in quality.quarantine;
+    unchanged files are only recorded in the ledger. Every file's header is checked first (a bad file
+    changes nothing)."""
+    todo = [f for f in loads if f.needs_load]
+    checked = []
+    for load in todo:
+        header = read_csv_header(load.path)
+        checked.append((load, header, check_header(source, load.path, header)))
+    table = quote_ident(source.name)
+    days = sorted({f.partition_key for f in todo})
+    con.execute("begin transaction")
+    _create_partitioned_csv_table(con, source)
+    con.execute(f"delete from raw.{table} where _partition_date::varchar in (select unnest($days::varchar[]))",
+                {"days": days})
+    con.execute("delete from quality.quarantine where table_name = $t and rule = 'malformed_row' "
+                "and partition_key in (select unnest($days::varchar[]))", {"t": source.name, "days": days})
+    rows: dict[Path, int] = {}
+    by_header: dict[tuple[str, ...], list] = {}
+    for load, header, check in checked:
+        by_header.setdefault(tuple(header), []).append((load, check))
+    for header, group in by_header.items():  # one scan per distinct header (files of one export tool share it)
+        selected, extra, columns = _csv_select(source, group[0][1], list(header))
+        files = [str(load.path) for load, _ in group]
+        partitions = {str(load.path): load.partition_key for load, _ in group}
+        con.execute(
+            f"""
+            insert into raw.{table} by name
+            select * exclude (_seq),
+                   row_number() over (partition by _source_file order by _seq) as _row_id
+            from (
+                select {", ".join(selected)},
+                       {extra} as _extra,
+                       filename as _source_file,
+                       $load_id as _load_id,
+                       map_extract_value($partitions::map(varchar, varchar), filename)::date as _partition_date,
+                       row_number() over () as _seq
+                from read_csv($files, columns = {columns}, filename = true, {CSV_OPTIONS})
+            )
+            """,
+            {"files": files, "load_id": load_id, "partitions": partitions},
+        )
+        rows |= {Path(file): n for file, n in con.execute(
+            f"select _source_file, count(*) from raw.{table} where _load_id = $load_id"
+            " and _source_file in (select unnest($files::varchar[])) group by all",
+            {"files": files, "load_id": load_id}).fetchall()}
+        _quarantine_rejects(con, source, load_id, partitions)
+    ledger.record(con, source, loads, {f.path: rows.get(f.path, 0) for f in todo}, load_id)
+    con.execute("commit")
+    malformed = con.execute(
+        "select count(*) from quality.quarantine where table_name = $t and rule = 'malformed_row' and load_id = $l",
+        {"t": source.name, "l": load_id}).fetchall()[0][0] if todo else 0
+    return LoadStats(
+        len(loads), sum(rows.values()), malformed,
+        tuple(sorted({c.name for _, _, check in checked for c in check.missing_optional})),
+        tuple(sorted({h for _, _, check in checked for h in check.extra})),
+    )
+
+
+def _create_partitioned_csv_table(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """raw.<source> of a daily-partitioned CSV source: the contract's columns as text, `_extra`, and the
+    bookkeeping columns. Created once; days are then replaced in place."""
+    columns = ", ".join(f"{quote_ident(c.name)} varchar" for c in source.columns)
+    con.execute(
+        f"create table if not exists raw.{quote_ident(source.name)} ({columns}, _extra json, _source_file varchar, "
+        "_load_id varchar, _partition_date date, _row_id bigint)"
+    )
+
+
+def _csv_select(source: Source, check, header: list[str]) -> tuple[list[str], str, str]:
+    """For one header: the canonical column expressions, the `_extra` JSON of new columns, and the
+    read_csv columns spec (every header column as text)."""
     present = {c.export_name for c in check.present}
     selected = [
         f"{quote_ident(c.export_name) if c.export_name in present else 'null::varchar'} as {quote_ident(c.name)}"
@@ -83,42 +208,11 @@ def load_csv(con: duckdb.DuckDBPyConnection, source: Source, file: Path | ledger
         else "null::json"
     )
     columns = "{" + ", ".join(f"{_sql_string(h)}: 'VARCHAR'" for h in header) + "}"
-    table = quote_ident(source.name)
-    con.execute("begin transaction")
-    con.execute(
-        f"""
-        create or replace table raw.{table} as
-        select {", ".join(selected)},
-               {extra} as _extra,
-               row_number() over () as _row_id,
-               $file as _source_file,
-               $load_id as _load_id
-        from read_csv($file, header = true, all_varchar = true, auto_detect = false, columns = {columns},
-                      delim = ',', quote = '"', escape = '"', encoding = 'utf-8',
-                      store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')
-        """,
-        {"file": str(path), "load_id": load_id},
-    )
-    con.execute("delete from quality.quarantine where table_name = $t and rule = 'malformed_row'", {"t": source.name})
-    con.execute(
-        """
-        insert into quality.quarantine
-        select $source_system, $table_name, $file || ':' || line,
-               to_json({'line': line, 'text': any_value(csv_line)}),
-               'malformed_row',
-               'unparseable CSV line ' || line || ': ' || string_agg(distinct error_type::varchar, ', ')
-                   || ' (' || any_value(error_message) || ')',
-               $load_id, now(), null
-        from csv_rejects
-        group by line
-        """,
-        {"source_system": source.system, "table_name": source.name, "file": str(path), "load_id": load_id},
-    )
-    raw_rows = con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
-    ledger.record(con, source, [load], {path: raw_rows}, load_id)
-    con.execute("commit")
-    malformed = con.execute("select count(distinct line) from csv_rejects").fetchall()[0][0]
-    return LoadStats(1, raw_rows, malformed, tuple(c.name for c in check.missing_optional), check.extra)
+    return selected, extra, columns
+
+
+CSV_OPTIONS = ("header = true, all_varchar = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+               "encoding = 'utf-8', store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'")
 
 
 def create_empty(con: duckdb.DuckDBPyConnection, source: Source, load_id: str) -> LoadStats:

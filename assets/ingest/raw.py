@@ -2,8 +2,8 @@
 
 Every landed file is looked up in the load ledger (quality.load_ledger) first: a file whose content
 the warehouse already holds is not loaded again, a changed file is reloaded and reported. Sources
-the contract marks daily-partitioned (web_events) are daily-partitioned assets: a run registers the
-days it is asked for.
+the contract marks daily-partitioned (web_events, email_events) are daily-partitioned assets: a run
+loads (Parquet: registers) the days it is asked for.
 """
 
 import dataclasses
@@ -11,7 +11,8 @@ import dataclasses
 import dagster as dg
 
 from assets.ingest import ledger
-from assets.ingest.landing import LoadStats, create_empty, load_csv, load_parquet, quote_ident, resolve_files
+from assets.ingest.landing import (LoadStats, create_empty, load_csv, load_csv_days, load_parquet, quote_ident,
+                                   resolve_files)
 from assets.privacy.erasure import pseudonymize_requests, suppress_malformed, suppress_raw
 from pipelines.contract import Source, load_contract
 from pipelines.partitions import DayRange, backfill_policy, daily_partitions, file_day, files_for
@@ -28,7 +29,8 @@ def _description(source: Source) -> str:
            else "CSV values kept as text; unparseable lines go to quality.quarantine (rule malformed_row). ")
         + "Every file is recorded in quality.load_ledger (size, SHA-256, rows, run): a file already loaded "
           "with the same content is not loaded again; a changed file is reloaded and reported. "
-        + ("Daily-partitioned by the day in the file name: a run registers the days it is asked for. "
+        + ("Daily-partitioned by the day in the file name (`_partition_date`): a run "
+           + ("registers" if source.format == "parquet" else "replaces the rows of") + " the days it is asked for. "
            if source.partitioned else "")
         + "Rows carrying an identifier on the erasure suppression list (quality.erasure_suppressions) are "
           "dropped at load."
@@ -58,6 +60,11 @@ def _load(context: dg.AssetExecutionContext, con, source: Source, settings: Pipe
     plan = ledger.plan(con, source, files, {f: str(file_day(source, f)) for f in files} if source.partitioned else None)
     if source.format == "parquet":
         return load_parquet(con, source, plan, context.run_id), plan
+    if source.partitioned:
+        if not _table_exists(con, source):
+            plan = [dataclasses.replace(f, action=ledger.RELOADED, detail="raw table missing; loaded again")
+                    if not f.needs_load else f for f in plan]
+        return load_csv_days(con, source, plan, context.run_id), plan
     load = plan[0]
     if not load.needs_load and not _table_exists(con, source):
         load = dataclasses.replace(load, action=ledger.RELOADED, detail="raw table missing; loaded again")
