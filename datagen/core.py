@@ -572,7 +572,7 @@ def generate(out_dir, truth_dir, customers: int = 10_000, events_per_customer: f
         "event_type": np.array(["send", "open", "click", "unsubscribe", "bounce"])[ev_t],
         "ts": ev_ts, "fmt": csvout.random_ts_formats(rng, NE),
     }).with_columns(csvout.ts_expr("ts", "fmt").alias("occurred_at"))
-    csvout.write_csv(email_df, "email_events", out_dir)
+    csvout.write_csv_days(email_df, "email_events", out_dir, "ts", start, days)
     counts["email_events"] = {"rows": NE, "malformed_lines": 0}
 
     exps = pl.DataFrame({

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ def make_malformed_lines(rng: np.random.Generator, n: int, n_cols: int, first_ke
 
 
 def write_csv(df: pl.DataFrame, source: str, out_dir: Path, *, float_precision: int | None = 2,
-              malformed: list[tuple[int, str]] | None = None) -> list[int]:
+              malformed: list[tuple[int, str]] | None = None, file_name: str | None = None) -> list[int]:
     """Write `df` (canonical column names) as the contract's CSV with its export headers.
 
     `malformed`: (data_row_index, raw_line) pairs; each raw line is inserted before that data row.
@@ -69,7 +70,7 @@ def write_csv(df: pl.DataFrame, source: str, out_dir: Path, *, float_precision: 
     if missing:
         raise ValueError(f"{source}: frame lacks contract columns {missing}")
     out = df.select([pl.col(c).alias(e) for c, e in names.items()])
-    path = out_dir / contract.file_name(source)
+    path = out_dir / (file_name or contract.file_name(source))
     malformed = sorted(malformed or [], key=lambda t: t[0])
     line_numbers: list[int] = []
     with open(path, "wb") as fh:
@@ -87,3 +88,17 @@ def write_csv(df: pl.DataFrame, source: str, out_dir: Path, *, float_precision: 
         if header or chunk.height:
             chunk.write_csv(fh, include_header=header, float_precision=float_precision)
     return line_numbers
+
+
+def write_csv_days(df: pl.DataFrame, source: str, out_dir: Path, epoch_col: str, start: int, n_days: int) -> None:
+    """Write a daily-partitioned source: one file per UTC day of `epoch_col` (epoch seconds) over the
+    n_days from `start`, named by the contract's glob with the day (YYYYMMDD) for '*'. Every day gets
+    a file; a day without rows gets the header only, as a daily export does."""
+    pattern = contract.file_name(source)
+    (out_dir / pattern).parent.mkdir(parents=True, exist_ok=True)
+    day_index = ((pl.col(epoch_col) - start) // 86_400).alias("_day")
+    by_day = df.with_columns(day_index).partition_by("_day", as_dict=True, include_key=False)
+    for d in range(n_days):
+        name = pattern.replace("*", dt.datetime.fromtimestamp(start + d * 86_400, dt.timezone.utc).strftime("%Y%m%d"))
+        rows = by_day.get((d,), df.clear())
+        write_csv(rows, source, out_dir, file_name=name)

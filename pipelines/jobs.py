@@ -20,7 +20,7 @@ segmentation_job = dg.define_asset_job(
     run_tags=WAREHOUSE_RUN_TAG,
     partitions_def=daily_partitions,
     description="Ingest every landed source, check quality, resolve identities, build features, segments and ROI, "
-                "then publish marts and ref to the read-only serving file. Daily-partitioned sources (web_events) "
+                "then publish marts and ref to the read-only serving file. Daily-partitioned sources (web and email events) "
                 "load the run's day, or its range of days (a backfill; the whole landed history for a full run).",
 )
 

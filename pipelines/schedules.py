@@ -15,8 +15,8 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
     segmentation_job,
     hour_of_day=6,
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Every day at 06:00 UTC, after the overnight exports land: loads the previous day's web events "
-                "(one partition) and the current CRM, survey and marketing exports, then refreshes every mart.",
+    description="Every day at 06:00 UTC, after the overnight exports land: loads the previous day's web and email "
+                "events (one partition) and the current CRM, survey and marketing exports, then refreshes every mart.",
 )
 
 
@@ -54,7 +54,7 @@ def changed_days(landing: Path, changed: list[str]) -> list:
 @dg.sensor(job=segmentation_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
            description="Starts a run when files in the landing folder are added or their content changes (SHA-256; "
                        "a file landed again with the same bytes starts nothing). The run covers the days of new or "
-                       "changed web-event files, or the newest landed day when only other exports changed.")
+                       "changed web-event and email-event files, or the newest landed day when only other exports changed.")
 def landing_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings):
     landing = settings.landing_path
     if not landing.exists():
@@ -67,6 +67,6 @@ def landing_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettin
         return dg.SkipReason("no new or changed files (same content hashes)")
     days = changed_days(landing, changed) or changed_days(landing, list(current))[-1:]
     if not days:
-        return dg.SkipReason("no web-event file has landed yet; a run needs at least one day")
+        return dg.SkipReason("no file of a daily-partitioned source has landed yet; a run needs at least one day")
     run_key = hashlib.sha256(json.dumps({rel: current[rel][2] for rel in changed}, sort_keys=True).encode()).hexdigest()
     return dg.RunRequest(run_key=run_key, tags=range_tags(DayRange(days[0], days[-1])))

@@ -51,6 +51,17 @@ def read_csv_rows(path: Path) -> tuple[list[str], list[dict], list[int]]:
     return header, good, bad
 
 
+def source_rows(out: Path, source: str) -> tuple[list[str], list[dict], list[int]]:
+    """read_csv_rows over the source's landed file, or over its day files in order (a daily-partitioned
+    export); the ragged-row line numbers are then per file."""
+    header, good, bad = [], [], []
+    for path in sorted(out.glob(contract.file_name(source))):
+        header, g, b = read_csv_rows(path)
+        good += g
+        bad += b
+    return header, good, bad
+
+
 def col(source: str, name: str) -> str:
     return contract.export_names(source)[name]
 
@@ -80,10 +91,12 @@ def n_defects(w, source: str, cls: str) -> int:
 def test_every_file_matches_the_contract(world):
     out = world["out"]
     for source in CSV_SOURCES:
-        path = out / contract.file_name(source)
-        assert path.exists(), source
-        with open(path, newline="", encoding="utf-8") as fh:
-            assert next(csv.reader(fh)) == list(contract.export_names(source).values()), source
+        paths = sorted(out.glob(contract.file_name(source)))
+        # a daily-partitioned export: one file per UTC day of the history, each with the header
+        assert len(paths) == (365 if "*" in contract.file_name(source) else 1), source
+        for path in paths:
+            with open(path, newline="", encoding="utf-8") as fh:
+                assert next(csv.reader(fh)) == list(contract.export_names(source).values()), path
     files = sorted(out.glob(contract.file_name("web_events")))
     assert len(files) == 365
     assert files[0].name == f"events_{(AS_OF - dt.timedelta(days=365)).strftime('%Y%m%d')}.parquet"
@@ -105,8 +118,9 @@ def _small(root: Path, seed: int) -> Path:
 def test_deterministic_by_seed(tmp_path):
     a, b, c = _small(tmp_path / "a", 5), _small(tmp_path / "b", 5), _small(tmp_path / "c", 6)
     for source in CSV_SOURCES:
-        name = contract.file_name(source)
-        assert (a / "out" / name).read_bytes() == (b / "out" / name).read_bytes(), source
+        files_a, files_b = sorted((a / "out").glob(contract.file_name(source))), sorted((b / "out").glob(contract.file_name(source)))
+        assert [f.name for f in files_a] == [f.name for f in files_b] and files_a, source
+        assert all(x.read_bytes() == y.read_bytes() for x, y in zip(files_a, files_b)), source
     assert (a / "out" / "crm_contacts.csv").read_bytes() != (c / "out" / "crm_contacts.csv").read_bytes()
     fa, fb = sorted((a / "out" / "web_events").iterdir()), sorted((b / "out" / "web_events").iterdir())
     assert [f.name for f in fa] == [f.name for f in fb]
@@ -124,14 +138,14 @@ def test_summary_counts_equal_defects_table(world):
     for source, c in s["sources"].items():
         if source == "web_events":
             continue
-        _, good, bad = read_csv_rows(world["out"] / contract.file_name(source))
+        _, good, bad = source_rows(world["out"], source)
         assert len(good) == c["rows"], source
         assert len(bad) == c["malformed_lines"], source
 
 
 def test_malformed_lines_at_recorded_positions(world):
     for source in ("crm_contacts", "crm_orders"):
-        _, _, bad = read_csv_rows(world["out"] / contract.file_name(source))
+        _, _, bad = source_rows(world["out"], source)
         rec = world["defects"].filter((pl.col("source") == source) & pl.col("defect_class").str.starts_with("malformed"))
         assert len(bad) >= 3
         assert sorted(int(k.split(":")[1]) for k in rec["record_key"]) == bad
@@ -139,7 +153,7 @@ def test_malformed_lines_at_recorded_positions(world):
 
 def test_contact_defect_counts(world):
     src = "crm_contacts"
-    _, rows, _ = read_csv_rows(world["out"] / contract.file_name(src))
+    _, rows, _ = source_rows(world["out"], src)
     emails = [r[col(src, "email")] for r in rows]
     placeholder = sum(e in PLACEHOLDERS for e in emails)
     invalid = sum(e not in PLACEHOLDERS and not EMAIL_RE.match(e.strip().lower()) for e in emails)
@@ -162,7 +176,7 @@ def test_contact_defect_counts(world):
 
 def test_order_defect_counts(world):
     src = "crm_orders"
-    _, rows, _ = read_csv_rows(world["out"] / contract.file_name(src))
+    _, rows, _ = source_rows(world["out"], src)
     assert sum(float(r[col(src, "amount")]) < 0 for r in rows) == n_defects(world, src, "negative_amount") > 0
     assert sum(r[col(src, "currency")] not in {"USD", "EUR", "GBP"} for r in rows) == n_defects(
         world, src, "invalid_currency") > 0
@@ -174,7 +188,7 @@ def test_order_defect_counts(world):
 def test_survey_email_and_ab_defect_counts(world):
     out = world["out"]
     src = "survey_responses"
-    _, rows, _ = read_csv_rows(out / contract.file_name(src))
+    _, rows, _ = source_rows(out, src)
     for item in ("value_sustainability", "value_price", "value_prestige", "interest_novelty", "lifestyle_active",
                  "lifestyle_digital"):
         n = sum(r[col(src, item)] != "" and not 1 <= int(r[col(src, item)]) <= 5 for r in rows)
@@ -183,7 +197,7 @@ def test_survey_email_and_ab_defect_counts(world):
     assert sum(not 0 <= int(r[col(src, "nps_score")]) <= 10 for r in rows) == n_defects(world, src, "nps_out_of_range")
     con = duckdb.connect()
     camp = f"'{out / 'campaigns.csv'}'"
-    n_orphan = con.sql(f"""select count(*) from read_csv('{out / 'email_events.csv'}', all_varchar=true) e
+    n_orphan = con.sql(f"""select count(*) from read_csv('{out / 'email_events' / '*.csv'}', all_varchar=true) e
                            where "Campaign ID" not in (select "Campaign ID" from read_csv({camp}, all_varchar=true))""").fetchall()[0][0]
     assert n_orphan == n_defects(world, "email_events", "orphan_campaign") > 0
     n_unknown = con.sql(f"""select count(*) from read_csv('{out / 'ab_assignments.csv'}', all_varchar=true)
@@ -195,7 +209,7 @@ def test_survey_email_and_ab_defect_counts(world):
 # ---------------------------------------------------------------------------------------------- time
 def test_timestamps_with_offsets_parse_to_truth_instant(world):
     src = "crm_orders"
-    _, rows, _ = read_csv_rows(world["out"] / contract.file_name(src))
+    _, rows, _ = source_rows(world["out"], src)
     truth = dict(world["orders"].select("order_id", "ordered_at_written_utc").iter_rows())
     shapes = Counter()
     for r in rows:
@@ -395,7 +409,7 @@ def test_device_and_email_engagement_differ_by_group(world):
     # families (2) browse on desktops and tablets, outdoor enthusiasts (3) on their phones
     assert mob[3] - mob[2] > 0.2
     kind, key = col("email_events", "event_type"), col("email_events", "event_id")
-    email = pl.read_csv(out / "email_events.csv", infer_schema_length=0).select(key, kind)
+    email = pl.read_csv(out / "email_events" / "*.csv", infer_schema_length=0).select(key, kind)
     rates = email.join(ids.filter(pl.col("source") == "email_events").select(pl.col("record_key").alias(key), "person_id"),
                        on=key).join(people.select("person_id", "group_id"), on="person_id") \
         .group_by("group_id").agg(((pl.col(kind) == "open").sum() / (pl.col(kind) == "send").sum()).alias("open"))

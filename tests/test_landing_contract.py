@@ -21,9 +21,12 @@ def test_generator_writes_exactly_the_contract_headers(generated):
     for source in load_contract().values():
         if source.format != "csv":
             continue
-        with open(landing / source.file, newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f))
-        assert header == [c.export_name for c in source.columns], source.name
+        files = sorted(landing.glob(source.file))
+        assert files, source.name
+        for path in files:
+            with open(path, newline="", encoding="utf-8") as f:
+                header = next(csv.reader(f))
+            assert header == [c.export_name for c in source.columns], path
 
 
 def _warehouse() -> duckdb.DuckDBPyConnection:

@@ -235,3 +235,56 @@ def test_backfill_of_a_range_from_the_cli(landing, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(d for (d,) in query(tmp_path, "select distinct _partition_date from staging.web_events")) == days.days
+
+
+# ------------------------------------------------------------------ email events: a daily-partitioned CSV
+EMAIL = [RAW["campaigns"], STAGED["campaigns"], RAW["email_events"], STAGED["email_events"]]
+
+
+def email_file(landing: Path, day: dt.date) -> Path:
+    return landing / "email_events" / f"email_events_{day:%Y%m%d}.csv"
+
+
+def email_per_day(tmp_path: Path, layer: str) -> dict:
+    """Per day of raw or staging email events: rows, the run that loaded them, a content hash."""
+    rows = query(tmp_path, f"""
+        select _partition_date, count(*), min(_load_id), max(_load_id), sum(hash(event_id, email, occurred_at))
+        from {layer}.email_events group by all""")
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_email_events_daily_run_replaces_exactly_its_day(landing, tmp_path):
+    files = sorted((landing / "email_events").glob("*.csv"))
+    every = DayRange(dt.datetime.strptime(files[0].stem[-8:], "%Y%m%d").date(), LAST)
+    full = run(EMAIL, landing, tmp_path, every)
+    raw_before, staged_before = email_per_day(tmp_path, "raw"), email_per_day(tmp_path, "staging")
+    assert query(tmp_path, "select count(*) from quality.load_ledger where source = 'email_events'") == [(len(files),)]
+    busy = [day for day, (rows, *_) in sorted(raw_before.items()) if rows > 1]
+    earlier, day = busy[0], busy[-1]
+
+    # the day's export changes: one event dropped, an event of an earlier day exported again, a ragged line
+    path = email_file(landing, day)
+    header, first_line, *others = path.read_text().splitlines()
+    repeated = email_file(landing, earlier).read_text().splitlines()[1]
+    path.write_text("\n".join([header, *others, repeated, "EV-RAGGED,only-two-fields"]) + "\n")
+    daily = run(EMAIL, landing, tmp_path, DayRange(day, day))
+
+    raw_after, staged_after = email_per_day(tmp_path, "raw"), email_per_day(tmp_path, "staging")
+    assert {d: v for d, v in raw_after.items() if d != day} == {d: v for d, v in raw_before.items() if d != day}
+    assert {d: v for d, v in staged_after.items() if d != day} == {d: v for d, v in staged_before.items() if d != day}
+    assert raw_after[day][0] == raw_before[day][0] and raw_after[day][1:3] == (daily.run_id, daily.run_id)
+    assert staged_after[day][0] == raw_after[day][0] - 1  # the repeated event is quarantined
+    ledger = query(tmp_path, f"select file_path, action from quality.load_ledger where load_id = '{daily.run_id}'"
+                             " and source = 'email_events'")
+    assert ledger == [(str(path), "reloaded")]  # only the day's file was looked at
+    quarantined = query(tmp_path, """select rule, record_key, partition_key from quality.quarantine
+                                     where table_name = 'email_events' order by rule""")
+    event_id = repeated.split(",")[0]
+    assert quarantined == [("duplicate_key", event_id, str(day)),
+                           ("malformed_row", f"{path}:{len(others) + 3}", str(day))]
+    assert query(tmp_path, f"select _partition_date from staging.email_events where event_id = '{event_id}'") == [(earlier,)]
+    assert full.run_id in {v[1] for v in staged_after.values()}
+
+    run(EMAIL, landing, tmp_path, DayRange(day, day))  # the same day again, same bytes: nothing doubles
+    assert query(tmp_path, "select count(*) from quality.quarantine where table_name = 'email_events'") == [(2,)]
+    assert email_per_day(tmp_path, "raw") == raw_after

@@ -19,9 +19,10 @@ PII_COLUMN_NAMES = {"email", "first_name", "last_name", "phone", "birth_date", "
 def _input_identifiers(landing) -> dict[str, set[str]]:
     """Emails, phones and full names of the generated inputs (from the landed CSVs)."""
     emails, phones, names = set(), set(), set()
-    for file, email_cols in [("crm_contacts.csv", ["Email"]), ("crm_orders.csv", ["Customer Email"]),
-                             ("survey_responses.csv", ["Email Address"]), ("email_events.csv", ["Recipient Email"]),
-                             ("ab_assignments.csv", ["Customer Email"])]:
+    files = [("crm_contacts.csv", ["Email"]), ("crm_orders.csv", ["Customer Email"]),
+             ("survey_responses.csv", ["Email Address"]), ("ab_assignments.csv", ["Customer Email"])]
+    files += [(path.relative_to(landing), ["Recipient Email"]) for path in sorted(landing.glob("email_events/*.csv"))]
+    for file, email_cols in files:
         with open(landing / file, newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
                 for c in email_cols:

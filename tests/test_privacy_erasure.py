@@ -108,9 +108,9 @@ def erasure_run(tmp_path_factory):
         # the request file is rotated away, but the person's records land again in new exports (same
         # rows, another order: new content, so the load ledger reloads them): still suppressed
         (landing / "deletion_requests.csv").write_text(original_requests)
-        for name in ("crm_contacts.csv", "email_events.csv"):
-            header, *lines = (landing / name).read_bytes().splitlines()  # bytes: planted bad UTF-8 stays
-            (landing / name).write_bytes(b"\n".join([header, *reversed(lines)]) + b"\n")
+        for path in [landing / "crm_contacts.csv", *sorted(landing.glob("email_events/*.csv"))]:
+            header, *lines = path.read_bytes().splitlines()  # bytes: planted bad UTF-8 stays
+            path.write_bytes(b"\n".join([header, *reversed(lines)]) + b"\n")
         second = run_pipeline()
         assert second.success
     finally:
@@ -126,8 +126,10 @@ def erasure_run(tmp_path_factory):
 def test_planted_person_is_in_every_landed_source(erasure_run):
     needles, ids, _ = _needles(erasure_run["truth"])
     email = needles[0]
-    for file in ("crm_contacts.csv", "crm_orders.csv", "survey_responses.csv", "email_events.csv", "ab_assignments.csv"):
-        assert email in (erasure_run["landing"] / file).read_text().lower(), file
+    landing = erasure_run["landing"]
+    for file in ("crm_contacts.csv", "crm_orders.csv", "survey_responses.csv", "ab_assignments.csv"):
+        assert email in (landing / file).read_text().lower(), file
+    assert any(email in path.read_text().lower() for path in landing.glob("email_events/*.csv"))
     assert ids[0] in (erasure_run["landing"] / "crm_contacts.csv").read_text()
 
 

@@ -1,28 +1,35 @@
 """A failing blocking check stops downstream assets in a real materialize run."""
 import csv
+import datetime as dt
 import shutil
 
 import dagster as dg
 
+from pipelines.partitions import DayRange, range_tags
 from pipelines.resources import PipelineSettings, Warehouse
 
 
 def _landing_with_orphans(generated, tmp_path, share: float = 0.10):
-    """The generated campaigns and email events, with `share` of the events pointing at unknown campaigns."""
+    """The generated campaigns and email events (one file per day), with `share` of the events pointing
+    at unknown campaigns. Returns the landing folder, the share and the days of the email files."""
     landing, _ = generated
     target = tmp_path / "landing"
-    target.mkdir()
+    (target / "email_events").mkdir(parents=True)
     shutil.copy(landing / "campaigns.csv", target / "campaigns.csv")
-    with open(landing / "email_events.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    header, body = rows[0], rows[1:]
-    column = header.index("Campaign ID")
-    step = int(1 / share)
-    for i in range(0, len(body), step):
-        body[i][column] = "CMP-GHOST"
-    with open(target / "email_events.csv", "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, *body])
-    return target, len(range(0, len(body), step)) / len(body)
+    changed = total = 0
+    days = []
+    for path in sorted((landing / "email_events").glob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as f:
+            header, *body = list(csv.reader(f))
+        column = header.index("Campaign ID")
+        for i in range(total % int(1 / share), len(body), int(1 / share)):
+            body[i][column] = "CMP-GHOST"
+            changed += 1
+        total += len(body)
+        with open(target / "email_events" / path.name, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, *body])
+        days.append(dt.datetime.strptime(path.stem.rsplit("_", 1)[1], "%Y%m%d").date())
+    return target, changed / total, DayRange(min(days), max(days))
 
 
 def test_orphan_rate_above_threshold_blocks_downstream(generated, tmp_path):
@@ -30,7 +37,7 @@ def test_orphan_rate_above_threshold_blocks_downstream(generated, tmp_path):
     from assets.staging.staged import staged_assets
     from quality.gx_checks import gx_checks
 
-    landing, share = _landing_with_orphans(generated, tmp_path)
+    landing, share, days = _landing_with_orphans(generated, tmp_path)
     assert share > 0.02  # config quality.max_orphan_rate.email_events_campaign
 
     @dg.asset(key=["marts", "probe_after_email_events"], deps=[["staging", "email_events"]])
@@ -52,7 +59,7 @@ def test_orphan_rate_above_threshold_blocks_downstream(generated, tmp_path):
     job = dg.define_asset_job("blocking_probe", selection=dg.AssetSelection.all(),
                               executor_def=dg.in_process_executor)
     result = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("blocking_probe").execute_in_process(
-        raise_on_error=False)
+        raise_on_error=False, tags=range_tags(days))  # email events are daily-partitioned: every landed day
 
     evaluations = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
     blocked = evaluations[("email_events", "gx_critical")]

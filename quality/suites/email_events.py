@@ -3,7 +3,7 @@ from quality.suites.common import (SuiteContext, email, fresh, in_set, key, not_
 
 SCHEMA = {
     "event_id": "VARCHAR", "campaign_id": "VARCHAR", "email": "VARCHAR", "recipient_key": "VARCHAR", "event_type": "VARCHAR",
-    "occurred_at": "TIMESTAMP", "_record_key": "VARCHAR", "_load_id": "VARCHAR",
+    "occurred_at": "TIMESTAMP", "_record_key": "VARCHAR", "_load_id": "VARCHAR", "_partition_date": "DATE",
 }
 
 

@@ -2,21 +2,43 @@
 -- bounce of one campaign email to one recipient, time in UTC.
 -- recipient_key: salted hash of the normalized recipient email (pipelines/privacy.py), the record key of
 -- email events in marts.customer_identity, so no email is needed to join events to customers.
--- Input: raw.email_events, staging.campaigns. Parameters: $as_of (date), $pii_salt.
--- Quarantined: no Event ID, repeated Event ID, unknown event type, no usable recipient email (the
--- event cannot be tied to anyone), no parseable or a future timestamp.
+-- Daily-partitioned like the export (one file per day): a run stages the days
+-- $partition_start..$partition_end (_partition_date, the file's day), replacing exactly those days.
+-- Input: raw.email_events, staging.campaigns. Parameters: $as_of (date), $pii_salt, $partition_start,
+-- $partition_end (dates).
+-- Quarantined: no Event ID, repeated Event ID (seen on an earlier day or earlier in the same file; the
+-- first occurrence is kept), unknown event type, no usable recipient email (the event cannot be tied
+-- to anyone), no parseable or a future timestamp.
 -- Flagged (value kept, defect recorded): orphan_campaign, a campaign id not in staging.campaigns; the
 -- row stays and the referential-integrity check measures the orphan rate.
 
-with raw_email_events as (
+with run_rows as (
     select * from raw.email_events
+    where _partition_date between $partition_start and $partition_end
+),
+
+repeats as (
+    -- the run's rows whose Event ID occurs before them, in file order over every loaded day (only the
+    -- run's Event IDs are looked up in the other days)
+    select _source_file, _row_id
+    from (
+        select
+            _source_file,
+            _row_id,
+            _partition_date,
+            row_number() over (partition by blank_to_null(event_id) order by _partition_date, _source_file, _row_id) as occurrence
+        from raw.email_events
+        where blank_to_null(event_id) in (select blank_to_null(event_id) from run_rows)
+    )
+    where occurrence > 1 and _partition_date between $partition_start and $partition_end
 ),
 
 typed as (
     select
-        _row_id,
-        _source_file,
+        run_rows._row_id,
+        run_rows._source_file,
         _load_id,
+        _partition_date,
         event_id                                        as _record_key,
         blank_to_null(event_id)                         as event_id,
         blank_to_null(campaign_id)                      as campaign_id,
@@ -25,8 +47,9 @@ typed as (
         lower(blank_to_null(event_type))                as event_type,
         occurred_at                                     as occurred_at_as_exported,
         utc_timestamp(occurred_at)                      as occurred_at,
-        row_number() over (partition by blank_to_null(event_id) order by _row_id) > 1 as is_repeat
-    from raw_email_events
+        repeats._row_id is not null                     as is_repeat
+    from run_rows
+    left join repeats using (_source_file, _row_id)
 )
 
 select
@@ -40,6 +63,7 @@ select
     _row_id,
     _source_file,
     _load_id,
+    _partition_date,
     case
         when event_id is null or campaign_id is null then 'missing_key'
         when is_repeat then 'duplicate_key'
@@ -50,7 +74,7 @@ select
     end                                                 as _reject_rule,
     case
         when event_id is null or campaign_id is null then 'Event ID or Campaign ID is empty'
-        when is_repeat then 'Event ID ' || event_id || ' appears earlier in the file'
+        when is_repeat then 'Event ID ' || event_id || ' appears earlier (an earlier day, or earlier in the file)'
         when event_type is null or event_type not in ('send', 'open', 'click', 'unsubscribe', 'bounce')
             then 'Event Type ' || coalesce(event_type, 'NULL') || ' is not send, open, click, unsubscribe or bounce'
         when email is null or not is_valid_email(email) then 'Recipient Email is not a valid address: ' || coalesce(email_as_exported, 'NULL')
