@@ -6,14 +6,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from tests.conftest import pipeline_env
-from tests.test_ops_support import PYTHON, REPO, env_with, free_port, postgres_bin
+from tests.test_ops_support import PYTHON, REPO, env_with, free_port, overlapping, postgres_bin, step_intervals
 
 psycopg2 = pytest.importorskip("psycopg2", reason="dagster-postgres (and psycopg2) not installed in the venv")
 
@@ -23,9 +22,9 @@ DRIVER = """
 import sys
 import dagster as dg
 from pipelines.definitions import defs
+from tests.test_ops_support import ingest_subset
 job = defs.resolve_job_def("segmentation_job")
-keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] == "ref" and k.path[1] != "rfm_segment_map"
-        or k.path[0] in ("raw", "staging") and k.path[1] in ("crm_contacts", "crm_orders", "fx_rates")]
+keys = ingest_subset(defs)
 with dg.DagsterInstance.get() as instance:
     result = job.execute_in_process(instance=instance, asset_selection=keys, raise_on_error=False,
                                     tags={"test": sys.argv[1]})
@@ -111,15 +110,9 @@ def test_overlapping_runs_on_the_postgres_instance(postgres, generated, tmp_path
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert instance.event_log_storage.get_concurrency_info("duckdb_writer").slot_count == 1
-        intervals = []
-        for run_id in run_ids:
-            starts = {e.step_key: e.timestamp for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)}
-            ends = {e.step_key: e.timestamp for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)}
-            assert set(starts) == set(ends) and len(starts) >= 12
-            intervals += [(starts[k], ends[k], run_id, k) for k in starts]
-    intervals.sort()
-    overlaps = [(a[3], b[3]) for a, b in zip(intervals, intervals[1:]) if b[0] < a[1]]
-    assert overlaps == []
+        intervals = step_intervals(instance, run_ids)
+    assert all(len([i for i in intervals if i[2] == run_id]) >= 12 for run_id in run_ids)
+    assert overlapping(intervals) == []
     # ... and the runs did overlap in time (otherwise the test proves nothing).
     first, second = ([i for i in intervals if i[2] == r] for r in run_ids)
     assert min(i[0] for i in second) < max(i[1] for i in first) and min(i[0] for i in first) < max(i[1] for i in second)
