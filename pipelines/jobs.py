@@ -27,7 +27,8 @@ segmentation_job = dg.define_asset_job(
 segmentation_job_multiprocess = dg.define_asset_job(
     "segmentation_job_multiprocess",
     selection=dg.AssetSelection.all(),
-    executor_def=dg.multiprocess_executor.configured({"max_concurrent": 2, "start_method": {"forkserver": {}}}),
+    executor_def=dg.multiprocess_executor.configured(
+        {"max_concurrent": 2, "start_method": {"forkserver": {"preload_modules": ["pipelines.definitions"]}}}),
     run_tags=WAREHOUSE_RUN_TAG,
     partitions_def=daily_partitions,
     description="The same graph with each step in its own process (Dagster's multiprocess executor). Warehouse "
