@@ -18,8 +18,8 @@ with run_rows as (
 ),
 
 repeats as (
-    -- the run's rows whose Event ID occurs before them, in file order over every loaded day (only the
-    -- run's Event IDs are looked up in the other days)
+    -- the run's rows whose Event ID occurs before them, in file order over every loaded day up to the
+    -- run's last (only the run's Event IDs are looked up; a later day cannot hold an earlier occurrence)
     select _source_file, _row_id
     from (
         select
@@ -28,7 +28,8 @@ repeats as (
             _partition_date,
             row_number() over (partition by blank_to_null(event_id) order by _partition_date, _source_file, _row_id) as occurrence
         from raw.email_events
-        where blank_to_null(event_id) in (select blank_to_null(event_id) from run_rows)
+        where _partition_date <= $partition_end
+          and blank_to_null(event_id) in (select blank_to_null(event_id) from run_rows)
     )
     where occurrence > 1 and _partition_date between $partition_start and $partition_end
 ),
