@@ -27,7 +27,7 @@ from assets.staging import staged as staging_module
 from assets.staging.staged import staged_assets
 from assets.staging import web_session_days as session_days_module
 from pipelines.contract import REPO_ROOT
-from pipelines.partitions import DayRange, range_tags
+from pipelines.partitions import DayRange, landed_range, range_tags
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.schedules import landing_sensor
 
@@ -255,8 +255,7 @@ def email_per_day(tmp_path: Path, layer: str) -> dict:
 
 def test_email_events_daily_run_replaces_exactly_its_day(landing, tmp_path):
     files = sorted((landing / "email_events").glob("*.csv"))
-    every = DayRange(dt.datetime.strptime(files[0].stem[-8:], "%Y%m%d").date(), LAST)
-    full = run(EMAIL, landing, tmp_path, every)
+    full = run(EMAIL, landing, tmp_path, landed_range(landing))
     raw_before, staged_before = email_per_day(tmp_path, "raw"), email_per_day(tmp_path, "staging")
     assert query(tmp_path, "select count(*) from quality.load_ledger where source = 'email_events'") == [(len(files),)]
     busy = [day for day, (rows, *_) in sorted(raw_before.items()) if rows > 1]

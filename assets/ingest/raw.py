@@ -60,14 +60,12 @@ def _load(context: dg.AssetExecutionContext, con, source: Source, settings: Pipe
     plan = ledger.plan(con, source, files, {f: str(file_day(source, f)) for f in files} if source.partitioned else None)
     if source.format == "parquet":
         return load_parquet(con, source, plan, context.run_id), plan
+    if not _table_exists(con, source):  # files the ledger knows, but their table is gone: load them again
+        plan = [f if f.needs_load else dataclasses.replace(f, action=ledger.RELOADED, detail="raw table missing; loaded again")
+                for f in plan]
     if source.partitioned:
-        if not _table_exists(con, source):
-            plan = [dataclasses.replace(f, action=ledger.RELOADED, detail="raw table missing; loaded again")
-                    if not f.needs_load else f for f in plan]
         return load_csv_days(con, source, plan, context.run_id), plan
     load = plan[0]
-    if not load.needs_load and not _table_exists(con, source):
-        load = dataclasses.replace(load, action=ledger.RELOADED, detail="raw table missing; loaded again")
     if load.needs_load:
         return load_csv(con, source, load, context.run_id), [load]
     ledger.record(con, source, [load], {}, context.run_id)
