@@ -19,7 +19,7 @@ from pipelines.contract import REPO_ROOT, Source, load_contract
 SQL_DIR = REPO_ROOT / "sql"
 DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
 DEFAULT_OUTPUT = REPO_ROOT / "data" / "output"
-SCHEMAS = ("raw", "staging", "quality", "ref", "marts", "pii")
+SCHEMAS = ("raw", "staging", "quality", "ref", "marts", "pii", "models")
 DEFAULT_MEMORY_LIMIT = "4GB"
 
 

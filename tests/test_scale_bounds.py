@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from assets.predict import model as propensity_model
-from assets.predict.model import bounded, evaluate, fit_and_score
+from assets.predict.model import bounded, evaluate, fit_final, predict
 from assets.privacy.erasure import predicate
 from assets.segments.segment_profiles import PROFILE_FEATURES, _profile_sql
 from pipelines.resources import read_sql
@@ -53,7 +53,7 @@ def test_propensity_fits_on_a_bounded_sample_and_predicts_every_row(fit_sizes):
     assert np.all(result.oof > 0) and set(result.fold) == {0, 1, 2, 3}
     assert result.metrics["roc_auc"] > 0.7
     fit_sizes.clear()
-    scores = fit_and_score(x, y, x[:2_500], seed=7, max_fit_rows=1_000)
+    scores = predict(fit_final(x, y, seed=7, max_fit_rows=1_000), x[:2_500])
     assert fit_sizes == [1_000] and scores.shape == (2_500,)
     fit_sizes.clear()
     evaluate(x, y, ["a", "b", "c"], folds=4, seed=7)  # unbounded: every other fold's rows

@@ -139,10 +139,14 @@ def evaluate(x: np.ndarray, y: np.ndarray, features: list[str], folds: int, seed
     return Evaluation(oof, fold_of, classification_metrics(y, oof), calibration_by_decile(y, oof), importances)
 
 
-def fit_and_score(x_train: np.ndarray, y_train: np.ndarray, x_score: np.ndarray, seed: int,
-                  max_fit_rows: int | None = None) -> np.ndarray:
-    """Fit on the training rows (a seeded sample of at most max_fit_rows) and score every row of x_score."""
+def fit_final(x_train: np.ndarray, y_train: np.ndarray, seed: int,
+              max_fit_rows: int | None = None) -> HistGradientBoostingClassifier:
+    """The model that scores customers: fitted on the training rows (a seeded sample of at most max_fit_rows)."""
     rows = bounded(np.arange(len(y_train)), max_fit_rows, seed)
-    model = fitted(x_train[rows], y_train[rows], seed)
+    return fitted(x_train[rows], y_train[rows], seed)
+
+
+def predict(model: HistGradientBoostingClassifier, x: np.ndarray) -> np.ndarray:
+    """P(label) for every row of x, on every core."""
     with threadpool_limits(PREDICT_THREADS):
-        return model.predict_proba(x_score)[:, 1]
+        return model.predict_proba(x)[:, 1]

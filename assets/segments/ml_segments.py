@@ -20,7 +20,12 @@ Clusters are found where the customers are fully described, then every customer 
    non-survey features, missing values handled natively) predicts from what is known of them.
 
 Cost does not grow with the customer base beyond the two predict passes. Clusters are numbered
-by size (cluster_1 is the largest) so names are stable. Everything is seeded (config ``seed``).
+by size among the customers of the fit's run date (cluster_1 is the largest then), so a cluster keeps
+its name for as long as the fit is used. Everything is seeded (config ``seed``).
+
+The fit is kept in models.fitted_models (assets/fitted_models.py) and reused for
+``refit_every_days`` run dates: between refits every customer is assigned with the stored model, so
+segment membership moves only when customers change, not because the clustering was redrawn.
 """
 
 from dataclasses import dataclass
@@ -38,6 +43,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from assets.fitted_models import signature, store_fit, usable_fit
 from assets.sql_model import comment_table
 from pipelines.config import pipeline_config
 from pipelines.resources import PipelineSettings, Warehouse
@@ -66,7 +72,7 @@ FEATURES = NUMERIC + CATEGORICAL
 
 DEFAULTS = {"seed": 7, "k_min": 2, "k_max": 8, "fit_sample": 50_000, "silhouette_sample": 5_000,
             "min_profiled_customers": 200, "bootstrap_resamples": 5, "bootstrap_sample": 2_000,
-            "min_stability": 0.95, "validation_sample": 2_000}
+            "min_stability": 0.95, "validation_sample": 2_000, "refit_every_days": 7}
 
 
 def ml_config() -> dict:
@@ -117,6 +123,7 @@ class Segmentation:
     stability_by_k: dict[int, list[float]]  # bootstrap adjusted Rand indices per k
     fit_rows: int
     fit_population: str
+    size_rank: np.ndarray  # rank by size (0 = largest) of each k-means label among the fit's customers
 
     @property
     def k(self) -> int:
@@ -162,7 +169,7 @@ def choose_k(silhouette: dict[int, float], stability: dict[int, list[float]], mi
 
 def fit_segmentation(frame: pl.DataFrame, config: dict | None = None) -> Segmentation:
     """Fit preprocessing, k-means for every k in range (silhouette and bootstrap stability each),
-    choose k, fit the final model and the fallback classifier."""
+    choose k, fit the final model and the fallback classifier; name clusters by their size in frame."""
     config = config or ml_config()
     seed = int(config["seed"])
     profiled = profiled_mask(frame)
@@ -188,11 +195,20 @@ def fit_segmentation(frame: pl.DataFrame, config: dict | None = None) -> Segment
         kmeans = KMeans(n_clusters=best_k, n_init=10, random_state=seed).fit(X)
         fallback = _fallback_classifier(seed).fit(sample[LOG_FEATURES + LINEAR_FEATURES + VIEW_FEATURES + CATEGORICAL_FEATURES],
                                                  kmeans.labels_)
-    return Segmentation(prep, kmeans, fallback, silhouette, stability, len(X), fit_population)
+    model = Segmentation(prep, kmeans, fallback, silhouette, stability, len(X), fit_population, np.arange(best_k))
+    labels = cluster_labels(model, frame)
+    order = np.argsort(-np.bincount(labels, minlength=best_k), kind="stable")
+    model.size_rank[order] = np.arange(best_k)
+    return model
 
 
 def assign_segments(model: Segmentation, frame: pl.DataFrame) -> np.ndarray:
-    """Cluster number 1..k per customer, 1 = the largest cluster."""
+    """Cluster number 1..k per customer; 1 = the largest cluster among the fit's customers."""
+    return model.size_rank[cluster_labels(model, frame)] + 1
+
+
+def cluster_labels(model: Segmentation, frame: pl.DataFrame) -> np.ndarray:
+    """The k-means label (0..k-1) per customer: nearest centroid if profiled, else the classifier's."""
     data = to_pandas(frame)
     profiled = profiled_mask(frame) if model.fit_population == "profiled" else np.ones(frame.height, dtype=bool)
     raw = np.empty(frame.height, dtype=np.int64)
@@ -202,10 +218,7 @@ def assign_segments(model: Segmentation, frame: pl.DataFrame) -> np.ndarray:
         if (~profiled).any():
             rest = data[~profiled][LOG_FEATURES + LINEAR_FEATURES + VIEW_FEATURES + CATEGORICAL_FEATURES]
             raw[~profiled] = model.fallback.predict(rest)
-    order = np.argsort(-np.bincount(raw, minlength=model.k), kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return rank[raw] + 1
+    return raw
 
 
 @dg.multi_asset(
@@ -216,33 +229,40 @@ def assign_segments(model: Segmentation, frame: pl.DataFrame) -> np.ndarray:
                                  "profile, classifier for the others). k-means over demographic, behavioural, email "
                                  "and survey features (imputed, log-scaled, standardized, one-hot), k = the largest k with "
                                  "bootstrap stability >= min_stability (else best silhouette) "
-                                 "over the configured range, fit on a seeded sample. Input: marts.customer_features."),
+                                 "over the configured range, fit on a seeded sample and refitted every "
+                                 "segments.ml.refit_every_days run dates (models.fitted_models); model_fit_date says "
+                                 "which fit assigned the row. Input: marts.customer_features."),
         dg.AssetSpec(["marts", "ml_segmentation_fit"], deps=[["marts", "customer_features"]], kinds={"duckdb"},
-                     description="marts.ml_segmentation_fit: one row per run date and k tried: silhouette, whether "
+                     description="marts.ml_segmentation_fit: one row per fit (its run date) and k tried: silhouette, whether "
                                  "chosen, and for the chosen k the bootstrap stability (mean adjusted Rand index) and "
                                  "the fit sample size. Input: marts.customer_features."),
     ],
     group_name="segments",
 )
 def ml_segments(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse):
-    """Fit the k-means segmentation on a sample and assign every customer."""
+    """Assign every customer with the stored k-means segmentation, fitting (on a sample) and storing a
+    new one when none is usable for the run date."""
     config = ml_config()
+    run_date = settings.as_of_date
     columns = ["customer_key", *FEATURES]
     with warehouse.connect() as con:
         frame = con.sql(f"select {', '.join(columns)} from marts.customer_features order by customer_key").pl()
         if frame.height < 10:
             raise ValueError(f"marts.customer_features has {frame.height} customers; ML segmentation needs at least 10")
-        model = fit_segmentation(frame, config)
+        sig = signature({k: v for k, v in config.items() if k != "refit_every_days"}, FEATURES)
+        stored = usable_fit(con, "ml_segments", run_date, int(config["refit_every_days"]), sig)
+        model, fit_date = (stored.model, stored.fit_date) if stored else (fit_segmentation(frame, config), run_date)
         clusters = assign_segments(model, frame)
         profiled = profiled_mask(frame) if model.fit_population == "profiled" else np.ones(frame.height, dtype=bool)
         segments = pl.DataFrame({
             "customer_key": frame["customer_key"],
             "segment": [f"cluster_{i}" for i in clusters],
             "assigned_by": np.where(profiled, "nearest_centroid", "classifier"),
+            "model_fit_date": [fit_date] * frame.height,
         })
         stability = float(np.mean(model.stability_ari)) if model.stability_ari else None
         fit = pl.DataFrame({
-            "run_date": [settings.as_of_date] * len(model.silhouette_by_k),
+            "run_date": [fit_date] * len(model.silhouette_by_k),
             "k": list(model.silhouette_by_k),
             "silhouette": list(model.silhouette_by_k.values()),
             "chosen": [k == model.k for k in model.silhouette_by_k],
@@ -256,21 +276,27 @@ def ml_segments(context: dg.AssetExecutionContext, settings: PipelineSettings, w
         con.execute("begin transaction")
         con.execute("create or replace table marts.ml_segments as select * from segments order by customer_key")
         con.execute("create table if not exists marts.ml_segmentation_fit as select * from fit where false")
-        con.execute("delete from marts.ml_segmentation_fit where run_date = $d", {"d": settings.as_of_date})
-        con.execute("insert into marts.ml_segmentation_fit by name select * from fit")
+        if stored is None:
+            con.execute("delete from marts.ml_segmentation_fit where run_date = $d", {"d": fit_date})
+            con.execute("insert into marts.ml_segmentation_fit by name select * from fit")
+            store_fit(con, "ml_segments", fit_date, sig, model, model.fit_rows)
+        fit_rows = con.execute("select count(*) from marts.ml_segmentation_fit").fetchall()[0][0]
         comment_table(con, "marts.ml_segments", "segments/ml_segments.yml")
         comment_table(con, "marts.ml_segmentation_fit", "segments/ml_segmentation_fit.yml")
         con.execute("commit")
-    context.log.info(f"k-means: k={model.k}, silhouette by k {model.silhouette_by_k}, stability {model.stability_ari}")
+    context.log.info(f"k-means {'refitted' if stored is None else f'fitted {fit_date}, reused'}: k={model.k}, "
+                     f"silhouette by k {model.silhouette_by_k}, stability {model.stability_ari}")
     yield dg.MaterializeResult(
         asset_key=["marts", "ml_segments"],
         metadata={
             "dagster/row_count": segments.height,
             "k": model.k,
+            "refitted": stored is None,
+            "model_fit_date": fit_date.isoformat(),
             "silhouette": model.silhouette_by_k[model.k],
             "bootstrap_ari_mean": stability,
             "fit_customers": model.fit_rows,
             "silhouette_by_k": dg.MetadataValue.json({str(k): round(v, 4) for k, v in model.silhouette_by_k.items()}),
         },
     )
-    yield dg.MaterializeResult(asset_key=["marts", "ml_segmentation_fit"], metadata={"dagster/row_count": fit.height})
+    yield dg.MaterializeResult(asset_key=["marts", "ml_segmentation_fit"], metadata={"dagster/row_count": fit_rows})
