@@ -20,7 +20,7 @@ SQL_DIR = REPO_ROOT / "sql"
 DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
 DEFAULT_OUTPUT = REPO_ROOT / "data" / "output"
 SCHEMAS = ("raw", "staging", "quality", "ref", "marts", "pii", "models")
-DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_MEMORY_LIMIT = "6GB"
 
 
 def _resolve(value: str | None, env: str, default: Path) -> Path:
@@ -63,7 +63,8 @@ class Warehouse(dg.ConfigurableResource):
 
     database: str | None = None  # env SEG_DATABASE, default <output>/warehouse.duckdb
     # DuckDB spills to temp_directory past this limit instead of growing (its own default is 80% of
-    # RAM). 4 GB keeps the whole process (DuckDB + Python models) under 8 GiB at 100M events.
+    # RAM). 6 GB keeps the whole process (DuckDB + Python models) under 8 GiB at 100M events and spills
+    # less than 4 GB did (measured at 100M: identity graph 98 s -> 85 s, customer_features 75 s -> 65 s).
     memory_limit: str | None = None  # env SEG_DUCKDB_MEMORY_LIMIT, default DEFAULT_MEMORY_LIMIT
     temp_directory: str | None = None  # env SEG_DUCKDB_TEMP_DIR, default <database dir>/duckdb_tmp
     threads: int | None = None

@@ -12,7 +12,7 @@ def test_memory_limit_and_temp_directory_by_default(tmp_path, monkeypatch):
     monkeypatch.delenv("SEG_DUCKDB_MEMORY_LIMIT", raising=False)
     monkeypatch.delenv("SEG_DUCKDB_TEMP_DIR", raising=False)
     limit, temp = settings(Warehouse(database=str(tmp_path / "w.duckdb")))
-    assert limit == "3.7 GiB"  # 4 GB
+    assert limit == "5.5 GiB"  # 6 GB
     assert temp == str(tmp_path / "duckdb_tmp")
 
 
