@@ -185,7 +185,7 @@ def main() -> None:
         results[mode] = child(mode, landing, output)
     (work / "bench-result.json").write_text(json.dumps(results, indent=1))
 
-    customers = summary.get("customers", args.customers)
+    customers = summary["params"]["customers"]  # of the landed dataset, which may predate these arguments
     print(f"\nDataset: {customers:,} customers, {events:,} web events (generated in {generate_s:.1f} s) at {work}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cpus)")
     header = "".join(f"{mode + ' s':>10}{mode + ' MiB':>12}" for mode in modes)

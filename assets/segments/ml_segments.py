@@ -167,9 +167,10 @@ def choose_k(silhouette: dict[int, float], stability: dict[int, list[float]], mi
     return max(silhouette, key=lambda k: (round(silhouette[k], 4), -k))
 
 
-def fit_segmentation(frame: pl.DataFrame, config: dict | None = None) -> Segmentation:
+def fit_segmentation(frame: pl.DataFrame, config: dict | None = None) -> tuple[Segmentation, np.ndarray]:
     """Fit preprocessing, k-means for every k in range (silhouette and bootstrap stability each),
-    choose k, fit the final model and the fallback classifier; name clusters by their size in frame."""
+    choose k, fit the final model and the fallback classifier; name clusters by their size in frame.
+    Returns the model and the cluster number (1..k) of every customer of frame."""
     config = config or ml_config()
     seed = int(config["seed"])
     profiled = profiled_mask(frame)
@@ -199,7 +200,7 @@ def fit_segmentation(frame: pl.DataFrame, config: dict | None = None) -> Segment
     labels = cluster_labels(model, frame)
     order = np.argsort(-np.bincount(labels, minlength=best_k), kind="stable")
     model.size_rank[order] = np.arange(best_k)
-    return model
+    return model, model.size_rank[labels] + 1
 
 
 def assign_segments(model: Segmentation, frame: pl.DataFrame) -> np.ndarray:
@@ -251,8 +252,10 @@ def ml_segments(context: dg.AssetExecutionContext, settings: PipelineSettings, w
             raise ValueError(f"marts.customer_features has {frame.height} customers; ML segmentation needs at least 10")
         sig = signature({k: v for k, v in config.items() if k != "refit_every_days"}, FEATURES)
         stored = usable_fit(con, "ml_segments", run_date, int(config["refit_every_days"]), sig)
-        model, fit_date = (stored.model, stored.fit_date) if stored else (fit_segmentation(frame, config), run_date)
-        clusters = assign_segments(model, frame)
+        if stored:
+            model, fit_date, clusters = stored.model, stored.fit_date, assign_segments(stored.model, frame)
+        else:
+            (model, clusters), fit_date = fit_segmentation(frame, config), run_date
         profiled = profiled_mask(frame) if model.fit_population == "profiled" else np.ones(frame.height, dtype=bool)
         segments = pl.DataFrame({
             "customer_key": frame["customer_key"],
