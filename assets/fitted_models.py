@@ -3,7 +3,8 @@ produce, so a run between refits scores with the last fit instead of fitting aga
 
 A stored fit is used for a run date when it was fitted on or before that date (a rerun for an earlier
 date never uses a model that saw later data), less than `refit_every_days` before it, and with the
-same signature (configuration, model inputs, scikit-learn version). Otherwise the caller refits and
+same signature (configuration, model inputs, scikit-learn version). A fit that no longer unpickles
+(the code that defined it moved) is not usable either. Otherwise the caller refits and
 stores the new fit in its own transaction, together with the tables it wrote: a run killed before
 the commit leaves neither. To force a refit: delete the model's rows from models.fitted_models.
 
@@ -58,7 +59,12 @@ def usable_fit(con, model: str, run_date: dt.date, refit_every_days: int, sig: s
            order by fit_date desc limit 1""",
         {"m": model, "s": sig, "d": run_date, "every": refit_every_days},
     ).fetchall()
-    return Fit(row[0][0], pickle.loads(row[0][1])) if row else None
+    if not row:
+        return None
+    try:
+        return Fit(row[0][0], pickle.loads(row[0][1]))
+    except (pickle.UnpicklingError, AttributeError, ImportError):
+        return None  # pickled by code that has changed since: refit
 
 
 def store_fit(con, model: str, fit_date: dt.date, sig: str, fitted: object, training_rows: int) -> None:

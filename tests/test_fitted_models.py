@@ -1,5 +1,6 @@
 """Stored model fits (models.fitted_models): which fit a run date may use, and what storing keeps."""
 import datetime as dt
+import sys
 
 import duckdb
 import pytest
@@ -61,3 +62,13 @@ def test_storing_replaces_the_same_date_and_keeps_the_newest_fits(con):
 def test_refit_interval_must_be_positive(con):
     with pytest.raises(ValueError, match="refit_every_days"):
         usable_fit(con, "m", DAY, 0, "s1")
+
+
+class Stored:
+    """A model class that a later version of the code no longer has."""
+
+
+def test_a_fit_whose_class_is_gone_is_refitted(con, monkeypatch):
+    store_fit(con, "m", DAY, "s1", Stored(), training_rows=10)
+    monkeypatch.delattr(sys.modules[__name__], "Stored")
+    assert usable_fit(con, "m", DAY, 7, "s1") is None

@@ -28,7 +28,7 @@ The fit is kept in models.fitted_models (assets/fitted_models.py) and reused for
 segment membership moves only when customers change, not because the clustering was redrawn.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import dagster as dg
 import numpy as np
@@ -250,7 +250,9 @@ def ml_segments(context: dg.AssetExecutionContext, settings: PipelineSettings, w
         frame = con.sql(f"select {', '.join(columns)} from marts.customer_features order by customer_key").pl()
         if frame.height < 10:
             raise ValueError(f"marts.customer_features has {frame.height} customers; ML segmentation needs at least 10")
-        sig = signature({k: v for k, v in config.items() if k != "refit_every_days"}, FEATURES)
+        # a stored fit must match the configuration and the shape of Segmentation that pickled it
+        sig = signature({**{k: v for k, v in config.items() if k != "refit_every_days"},
+                         "stored_fields": [f.name for f in fields(Segmentation)]}, FEATURES)
         stored = usable_fit(con, "ml_segments", run_date, int(config["refit_every_days"]), sig)
         if stored:
             model, fit_date, clusters = stored.model, stored.fit_date, assign_segments(stored.model, frame)
