@@ -1,7 +1,9 @@
 """Shared fixtures: one small generated dataset and one real run of the whole asset graph per
 test session, into a temporary DuckDB file. Tests open the warehouse read-only and assert on it."""
 import datetime as dt
+import fcntl
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +88,22 @@ def pipeline_run(generated, tmp_path_factory) -> PipelineRun:
     failures = [e.step_key for e in result.all_events if e.is_step_failure]
     assert result.success, f"pipeline run failed at {failures}"
     return PipelineRun(landing, truth, output, output / "warehouse.duckdb", result)
+
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder that `build(folder)` fills once per test session, even when pytest-xdist runs the
+    session in several worker processes: the first worker builds it under a file lock in the folder
+    all workers share, the others wait for it and reuse it (a failed build is retried by the next)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder

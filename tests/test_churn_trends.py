@@ -11,13 +11,13 @@ from sklearn.metrics import roc_auc_score
 from assets.sql_model import create_table
 from pipelines.config import pipeline_config
 # the module name pytest itself gives test_predict_propensity (prepend import mode: tests/ on sys.path),
-# so both modules share its objects and the one materialized run
+# so both modules share its helpers (the run itself is shared through conftest.built_once)
 from test_predict_propensity import build_predict_run, query
 
 
 @pytest.fixture(scope="session")
-def predict_run(request, tmp_path_factory):
-    return build_predict_run(request, tmp_path_factory)
+def predict_run(tmp_path_factory):
+    return build_predict_run(tmp_path_factory)
 
 
 def flagged_vs_planted(predict_run) -> dict[str, np.ndarray]:

@@ -17,7 +17,7 @@ from assets.predict.model import MODEL_INPUTS, classification_metrics, expected_
 from assets.predict.propensity import auc_warning, feature_frame
 from datagen import catalog
 from datagen.core import DECAY_DAYS, DECAY_FACTOR
-from tests.conftest import ENV_KEYS, pipeline_env
+from tests.conftest import ENV_KEYS, built_once, pipeline_env
 
 AS_OF = dt.date(2026, 11, 20)
 CUTOFF = AS_OF - dt.timedelta(days=30)
@@ -28,20 +28,19 @@ CUSTOMERS = 12_000
 GAMMA_SHAPE, BETA_A = 3.0, 2.0
 
 
-PREDICT_RUN = pytest.StashKey[tuple]()
-
-
-def build_predict_run(request, tmp_path_factory) -> tuple:
+def build_predict_run(tmp_path_factory) -> tuple:
     """Generated data -> ingest, staging, identity, CLV, trends, propensity model, customer scores,
-    materialized once per session (kept in the pytest config stash, so the predict and churn test
-    modules share one run whatever the import mode)."""
-    if PREDICT_RUN in request.config.stash:
-        return request.config.stash[PREDICT_RUN]
+    materialized once per session (the predict and churn test modules share one run, also when they
+    run in different xdist workers)."""
+    root = built_once(tmp_path_factory, "predict", materialize_predict_assets)
+    return root, root / "output" / "warehouse.duckdb"
+
+
+def materialize_predict_assets(root) -> None:
     from datagen import generate
     from pipelines.definitions import all_assets, defs
     from pipelines.partitions import full_run_tags
 
-    root = tmp_path_factory.mktemp("predict")
     generate(root / "landing", root / "truth", CUSTOMERS, 20, 11, AS_OF, 365)
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
     os.environ.update(pipeline_env(root / "landing", root / "output", AS_OF))
@@ -53,13 +52,11 @@ def build_predict_run(request, tmp_path_factory) -> tuple:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
     assert result.success, [e.step_key for e in result.all_events if e.is_step_failure]
-    request.config.stash[PREDICT_RUN] = (root, root / "output" / "warehouse.duckdb")
-    return request.config.stash[PREDICT_RUN]
 
 
 @pytest.fixture(scope="session")
-def predict_run(request, tmp_path_factory):
-    return build_predict_run(request, tmp_path_factory)
+def predict_run(tmp_path_factory):
+    return build_predict_run(tmp_path_factory)
 
 
 def query(database, sql, params=None):
