@@ -35,3 +35,15 @@ segmentation_job_multiprocess = dg.define_asset_job(
                 "steps still take the duckdb_writer pool one at a time (DuckDB has one writer process per file); "
                 "use it when steps spend their time in Python (model fits, reports) rather than in DuckDB.",
 )
+
+lake_job = dg.define_asset_job(
+    "lake_job",
+    selection=dg.AssetSelection.key_prefixes(["lake"]),
+    executor_def=dg.multiprocess_executor.configured(
+        {"max_concurrent": 4, "start_method": {"forkserver": {"preload_modules": ["pipelines.definitions"]}}}),
+    partitions_def=daily_partitions,
+    description="Only the lake.* steps (per-day Parquet files, pool lake_writer): no warehouse connection and no "
+                "`warehouse` run tag, so a backfill of it runs as many runs at once as the run queue and the "
+                "lake_writer pool allow (on several hosts with the Kubernetes or Celery executor and a shared "
+                "SEG_LAKE_DIR). segmentation_job then loads the days into staging.web_events.",
+)

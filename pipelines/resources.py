@@ -33,6 +33,7 @@ class PipelineSettings(dg.ConfigurableResource):
     landing_dir: str | None = None  # env SEG_LANDING_DIR, default data/landing
     output_dir: str | None = None  # env SEG_OUTPUT_DIR, default data/output
     column_mapping: str | None = None  # env SEG_COLUMN_MAPPING, default config/column_mapping.yaml
+    lake_dir: str | None = None  # env SEG_LAKE_DIR, default <output>/lake (shared storage for several workers)
     as_of: str | None = None  # env SEG_AS_OF (YYYY-MM-DD): "today" for recency, freshness, windows
 
     @property
@@ -44,6 +45,11 @@ class PipelineSettings(dg.ConfigurableResource):
         path = _resolve(self.output_dir, "SEG_OUTPUT_DIR", DEFAULT_OUTPUT)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def lake_path(self) -> Path:
+        """Where steps that several workers run at once write their Parquet partitions (lake.* assets)."""
+        return _resolve(self.lake_dir, "SEG_LAKE_DIR", self.output_path / "lake")
 
     @property
     def as_of_date(self) -> dt.date:
@@ -80,20 +86,35 @@ class Warehouse(dg.ConfigurableResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         con = duckdb.connect(str(self.path))
         try:
-            con.execute("set TimeZone = 'UTC'")
-            limit = self.memory_limit or os.environ.get("SEG_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
-            temp = self.temp_directory or os.environ.get("SEG_DUCKDB_TEMP_DIR") or str(self.path.parent / "duckdb_tmp")
-            con.execute(f"set memory_limit = '{duckdb_setting(limit)}'")
-            con.execute(f"set temp_directory = '{duckdb_setting(temp)}'")
-            if self.threads:
-                con.execute(f"set threads = {int(self.threads)}")
-            for schema in SCHEMAS:
-                con.execute(f"create schema if not exists {schema}")
-            con.execute(read_sql("quality/tables.sql"))
-            con.execute(read_sql("macros.sql"))
+            self._prepare(con)
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def scratch(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory DuckDB with the warehouse's settings, schemas and macros but none of its data:
+        for steps that write files, not the warehouse, so they can run beside a warehouse writer."""
+        con = duckdb.connect()
+        try:
+            self._prepare(con, spill_folder=f"worker-{os.getpid()}")  # processes must not share spill files
+            yield con
+        finally:
+            con.close()
+
+    def _prepare(self, con: duckdb.DuckDBPyConnection, spill_folder: str = "") -> None:
+        con.execute("set TimeZone = 'UTC'")
+        limit = self.memory_limit or os.environ.get("SEG_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+        temp = self.temp_directory or os.environ.get("SEG_DUCKDB_TEMP_DIR") or str(self.path.parent / "duckdb_tmp")
+        temp = str(Path(temp) / spill_folder) if spill_folder else temp
+        con.execute(f"set memory_limit = '{duckdb_setting(limit)}'")
+        con.execute(f"set temp_directory = '{duckdb_setting(temp)}'")
+        if self.threads:
+            con.execute(f"set threads = {int(self.threads)}")
+        for schema in SCHEMAS:
+            con.execute(f"create schema if not exists {schema}")
+        con.execute(read_sql("quality/tables.sql"))
+        con.execute(read_sql("macros.sql"))
 
 
 def duckdb_setting(value: str) -> str:

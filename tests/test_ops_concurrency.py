@@ -1,12 +1,14 @@
-"""Writes are serialized: every step of the jobs (assets and checks) runs in the duckdb_writer pool,
-runs of the job carry the warehouse run tag the run queue limits, and both instance profiles configure
-the queue and a pool limit of 1."""
+"""Writes are serialized: every step of the jobs (assets and checks) that opens the warehouse runs in
+the duckdb_writer pool, runs of the job carry the warehouse run tag the run queue limits, and both
+instance profiles configure the queue and a pool limit of 1. The lake steps (Parquet files several
+workers write) take the lake_writer pool instead, and their job carries no warehouse tag."""
 import shutil
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from assets.lake.web_events import LAKE_POOL
 from pipelines.concurrency import WRITER_POOL
 from pipelines.definitions import defs
 from pipelines.jobs import WAREHOUSE_RUN_TAG
@@ -19,8 +21,15 @@ def test_every_step_is_in_the_writer_pool(job_name):
     job = defs.resolve_job_def(job_name)
     pools = {name: node.definition.pool for name, node in job.graph.node_dict.items()}
     assert len(pools) > 30
-    assert {name for name, pool in pools.items() if pool != WRITER_POOL} == set()
+    assert {name for name, pool in pools.items() if pool != WRITER_POOL} == {"lake__web_events"}
+    assert pools["lake__web_events"] == LAKE_POOL
     assert job.run_tags == WAREHOUSE_RUN_TAG
+
+
+def test_lake_job_runs_only_lake_steps_outside_the_warehouse_queue():
+    job = defs.resolve_job_def("lake_job")
+    assert {name: node.definition.pool for name, node in job.graph.node_dict.items()} == {"lake__web_events": LAKE_POOL}
+    assert "warehouse" not in job.run_tags
 
 
 def test_serving_snapshot_is_the_last_asset_and_depends_on_every_mart():

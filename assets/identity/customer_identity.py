@@ -3,10 +3,11 @@
 import dagster as dg
 
 from assets.sql_model import create_table, model_description, sql_table_asset
-from assets.privacy.erasure import process_erasure
+from assets.lake.web_events import SOURCE as LAKE_SOURCE
+from assets.privacy.erasure import process_erasure, purge_lake
 from pipelines.config import pipeline_config
 from pipelines.privacy import pii_salt
-from pipelines.resources import Warehouse, read_sql
+from pipelines.resources import PipelineSettings, Warehouse, read_sql
 
 # staged tables the identifiers come from (web cookies and logins: the session-day aggregate of the events)
 LINKED_SOURCES = ["crm_contacts", "crm_orders", "survey_responses", "email_events", "ab_assignments", "web_session_days"]
@@ -52,11 +53,11 @@ def propagate_components(con) -> int:
     ],
     group_name="identity",
 )
-def identity_graph(context: dg.AssetExecutionContext, warehouse: Warehouse):
+def identity_graph(context: dg.AssetExecutionContext, settings: PipelineSettings, warehouse: Warehouse):
     """Resolve one customer key per person across all sources (grain of the mart: one row per source
     record). Inputs: the staged tables that carry identifiers. Then process erasure requests
     (staging.deletion_requests): the requested people are resolved through the graph and purged from
-    every layer (assets/privacy/erasure.py), inside the same transaction."""
+    every layer (assets/privacy/erasure.py), inside the same transaction; then from the lake's files."""
     max_links = int(pipeline_config()["identity"]["max_links_per_value"])
     with warehouse.connect() as con:
         con.execute("begin transaction")
@@ -75,6 +76,8 @@ def identity_graph(context: dg.AssetExecutionContext, warehouse: Warehouse):
             " count(distinct customer_key) filter (where is_anonymous) from marts.customer_identity"
         ).fetchall()[0]
         con.execute("commit")
+        # files cannot join the transaction: purged after it, and again by the next run if cut short
+        lake_rows_removed = purge_lake(con, settings.lake_path, salt, (LAKE_SOURCE,))
     yield dg.MaterializeResult(asset_key=["staging", "identity_links"], metadata={"dagster/row_count": links})
     yield dg.MaterializeResult(asset_key=["quality", "identity_refusals"], metadata={"dagster/row_count": refusals})
     yield dg.MaterializeResult(asset_key=["staging", "identity_nodes"], metadata={"dagster/row_count": nodes})
@@ -85,7 +88,7 @@ def identity_graph(context: dg.AssetExecutionContext, warehouse: Warehouse):
         asset_key=["marts", "customer_identity"],
         metadata={"dagster/row_count": records, "customers": customers, "anonymous_visitors": anonymous,
                   "erasure_requests": erasure["requests"], "erasure_customers_removed": erasure["customers_erased"],
-                  "erasure_rows_removed": erasure["rows_removed"]},
+                  "erasure_rows_removed": erasure["rows_removed"], "erasure_lake_rows_removed": lake_rows_removed},
     )
 
 

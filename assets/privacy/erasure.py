@@ -6,14 +6,17 @@ then on every raw and staging load drops rows carrying a suppressed identifier (
 `staging_filter`), so downstream never sees them again, even when the source exports them again.
 The run that first processes the request also purges what was already persisted: raw, staging,
 quality.quarantine / defects, the identity tables and every table with a customer_key column (marts,
-history, pii, features). Files (exports, report, Data Docs, serving copy) are rewritten later in the
-same run from the purged tables.
+history, pii, features), then the lake's Parquet files (`purge_lake`, which also publishes the list
+to the lake for the workers that write it). Other files (exports, report, Data Docs, serving copy)
+are rewritten later in the same run from the purged tables.
 """
 import json
+from pathlib import Path
 
 import duckdb
 
 from assets.ingest.landing import quote_ident
+from pipelines.lake import SUPPRESSION_FILE, day_files, parquet_relation, write_atomically
 
 # Per source: the columns holding identifiers (canonical names, same in raw and staging). Derived
 # staging tables that keep identifiers in their grain are listed too (they have no raw table): a row of
@@ -122,6 +125,46 @@ def pseudonymize_requests(con: duckdb.DuckDBPyConnection, salt: str) -> int:
         """,
         {"pii_salt": salt},
     ).fetchall()[0][0]
+
+
+def load_lake_suppressions(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
+    """Fill quality.erasure_suppressions of a scratch connection (a lake worker, which cannot open the
+    warehouse) from the list the warehouse published to the lake; returns the identifiers loaded."""
+    published = lake / SUPPRESSION_FILE
+    if not published.exists():
+        return 0
+    return con.execute(f"insert into quality.erasure_suppressions select * from {parquet_relation([published])}"
+                       ).fetchall()[0][0]
+
+
+def remove_suppressed(con: duckdb.DuckDBPyConnection, source: str, files: list[Path], salt: str) -> int:
+    """Rewrite each of the source's lake files that holds a row with a suppressed identifier without
+    those rows (one scan finds the files); returns the rows removed."""
+    if not files or source not in IDENTIFIER_COLUMNS or not has_suppressions(con):
+        return 0
+    relation = parquet_relation(files, filename=True)
+    hits = con.execute(f"select filename, count(*) from {relation} where {predicate(source, relation=relation)} "
+                       "group by filename", {"pii_salt": salt}).fetchall()
+    for name, _ in hits:
+        kept = parquet_relation([Path(name)])
+        write_atomically(con, f"select * from {kept} where not coalesce({predicate(source, relation=kept)}, false)",
+                         Path(name), {"pii_salt": salt})
+    return sum(n for _, n in hits)
+
+
+def purge_lake(con: duckdb.DuckDBPyConnection, lake: Path, salt: str, sources: tuple[str, ...]) -> int:
+    """When the warehouse's suppression list differs from the one published to the lake: remove the
+    suppressed rows from every lake file of `sources`, then publish the list (in that order, so a purge
+    cut short is redone by the next run). Returns the rows removed."""
+    published = lake / SUPPRESSION_FILE
+    current = con.execute("select count(*) from quality.erasure_suppressions").fetchall()[0][0]
+    known = con.execute(f"select count(*) from {parquet_relation([published])}").fetchall()[0][0] \
+        if published.exists() else 0
+    if current == known:
+        return 0
+    removed = sum(remove_suppressed(con, source, day_files(lake, source), salt) for source in sources)
+    write_atomically(con, "select * from quality.erasure_suppressions order by identifier_hash", published)
+    return removed
 
 
 def staging_filter(source: str) -> str | None:

@@ -4,7 +4,8 @@ import dagster as dg
 
 from assets.ingest.landing import quote_ident
 from assets.sql_model import model_description, model_params
-from assets.privacy.erasure import has_suppressions, staging_filter
+from assets.lake.web_events import SOURCE as LAKE_SOURCE, lake_files, lake_rows
+from assets.privacy.erasure import has_suppressions, remove_suppressed, staging_filter
 from pipelines.contract import Source, load_contract
 from pipelines.partitions import DayRange, backfill_policy, daily_partitions, max_days_per_transaction
 from pipelines.privacy import pii_salt
@@ -16,7 +17,7 @@ EXTRA_DEPS: dict[str, list[list[str]]] = {
     "ad_spend": [["staging", "fx_rates"], ["ref", "currencies"]],
     "fx_rates": [["ref", "currencies"]],
     "crm_contacts": [["ref", "countries"], ["ref", "blocked_identifiers"]],
-    "web_events": [["ref", "countries"]],
+    "web_events": [["lake", "web_events"]],  # the staging model ran in lake.web_events (per-day files)
     "survey_responses": [["ref", "blocked_identifiers"]],
     "email_events": [["staging", "campaigns"]],
     "ab_assignments": [["staging", "experiments"]],
@@ -25,16 +26,18 @@ EXTRA_DEPS: dict[str, list[list[str]]] = {
 BOOKKEEPING = ("_reject_rule", "_reject_reason", "_defects", "_row_id", "_source_file")
 
 
-def stage(con, source: Source, params: dict[str, object], days: DayRange | None = None) -> dict[str, int]:
+def stage(con, source: Source, params: dict[str, object], days: DayRange | None = None,
+          rows_sql: str | None = None) -> dict[str, int]:
     """Split the staging model's rows into staging.<source>, quality.quarantine and quality.defects,
     in one transaction so a failure leaves the previous version of all three. Rows carrying an
     identifier on the erasure suppression list are dropped first (they reach none of the three).
     A daily-partitioned source stages `days` only and replaces exactly those days in the three tables.
-    params: as_of, pii_salt and load_id."""
+    params: as_of, pii_salt and load_id. rows_sql: the model's rows computed elsewhere (the lake files
+    of a source a worker stages), instead of running sql/staging/<source>.sql here."""
     params = {"pii_salt": pii_salt(), **params}
     if days is not None:
         params |= {"partition_start": days.first, "partition_end": days.last}
-    sql = read_sql(f"staging/{source.name}.sql")
+    sql = rows_sql or read_sql(f"staging/{source.name}.sql")
     table = quote_ident(source.name)
     con.execute("begin transaction")
     con.execute(f"create or replace temp table _typed as\n{sql}", model_params(sql, params))
@@ -140,8 +143,13 @@ def staged_asset(source: Source) -> dg.AssetsDefinition:
             # a long range (a backfill) is staged in chunks of days, one transaction each, so the
             # working set stays bounded; every chunk replaces exactly its days
             for chunk in (days.chunks(max_days_per_transaction()) if days else [None]):
-                for name, value in stage(con, source, params, chunk).items():
+                from_lake = lake_rows(settings, chunk) if source.name == LAKE_SOURCE else None
+                staged = stage(con, source, params, chunk, from_lake)
+                for name, value in staged.items():
                     counts[name] = counts.get(name, 0) + value
+                if from_lake and staged["erasure_suppressed_rows"]:
+                    # a worker staged these days before the suppression list it read was extended
+                    remove_suppressed(con, source.name, lake_files(settings, chunk), params["pii_salt"])
             by_rule = con.execute(
                 "select rule, count(*) from quality.quarantine where table_name = $t group by rule order by rule",
                 {"t": source.name},
