@@ -20,7 +20,8 @@ def test_every_asset_has_a_description_and_a_stage_group():
 
 def test_asset_keys_name_the_table_they_hold():
     """Asset key = [schema, table]: a reader finds any table's code from its name."""
-    schemas = {"raw", "staging", "quality", "ref", "marts", "pii", "serving"}  # serving: the published read-only copy; pii: restricted
+    # serving: the published read-only copy; pii: restricted; lake: Parquet per day (pipelines/lake.py)
+    schemas = {"raw", "staging", "quality", "ref", "marts", "pii", "serving", "lake"}
     for key in defs.resolve_asset_graph().get_all_asset_keys():
         assert len(key.path) == 2 and key.path[0] in schemas, key.to_user_string()
 

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from pipelines.privacy import pii_hash
-from pipelines.resources import Warehouse
+from pipelines.resources import PipelineSettings, Warehouse
 
 SETUP = """
 create schema if not exists staging; create schema if not exists ref; create schema if not exists quality;
@@ -43,7 +43,8 @@ def tiny(tmp_path_factory):
     con = duckdb.connect(str(path))
     con.execute(SETUP)
     con.close()
-    result = dg.materialize([identity_graph], resources={"warehouse": Warehouse(database=str(path))})
+    result = dg.materialize([identity_graph], resources={"warehouse": Warehouse(database=str(path)),
+                                                         "settings": PipelineSettings(output_dir=str(path.parent))})
     assert result.success
     con = duckdb.connect(str(path), read_only=True)
     yield con
