@@ -49,8 +49,7 @@ def main() -> None:
 
     every_day = landed_range(PipelineSettings().landing_path)
     last_day = DayRange(every_day.last, every_day.last)
-    daily_ingest = [dg.AssetKey(["raw", "web_events"]), dg.AssetKey(["lake", "web_events"]),
-                    dg.AssetKey(["staging", "web_events"]),
+    daily_ingest = [dg.AssetKey(["raw", "web_events"]), dg.AssetKey(["staging", "web_events"]),
                     dg.AssetKey(["staging", "web_session_days"]),
                     dg.AssetKey(["raw", "email_events"]), dg.AssetKey(["staging", "email_events"])]
     instance = dg.DagsterInstance.ephemeral()

@@ -30,6 +30,7 @@ from assets.staging.staged import staged_assets
 from assets.staging.web_session_days import web_session_days, web_session_days_events_conserved
 from pipelines.concurrency import all_in_pool
 from pipelines.jobs import lake_job, segmentation_job, segmentation_job_multiprocess
+from pipelines.lake import lake_enabled
 from pipelines.resources import PipelineSettings, Warehouse
 from pipelines.schedules import daily_schedule, landing_sensor
 from pipelines.serving import serving_snapshot_asset, serving_upstream
@@ -40,7 +41,7 @@ from quality.rate_checks import quarantine_rate_checks
 all_assets = [
     *raw_assets,
     ref_countries, ref_currencies, ref_blocked_identifiers, ref_regions,
-    lake_web_events, *staged_assets, web_session_days,
+    *([lake_web_events] if lake_enabled() else []), *staged_assets, web_session_days,
     identity_graph, customers, silo_coverage,
     clv_inputs, customer_clv, customer_features,
     rfm_segment_map, rfm_scores, analyst_segments, ml_segments, customer_segments, segment_history,
@@ -56,12 +57,12 @@ all_assets = [
 all_assets.append(serving_snapshot_asset(serving_upstream(all_assets)))
 
 # Every asset and check runs in the duckdb_writer concurrency pool (pipelines/concurrency.py), except
-# the lake.* assets (pool lake_writer): they write Parquet files, not the warehouse.
+# the lake.* assets (pool lake_writer, only with config lake.web_events): they write Parquet files.
 defs = dg.Definitions(
     assets=all_in_pool(all_assets),
     asset_checks=all_in_pool([*invariant_checks, *roi_checks, *gx_checks, *quarantine_rate_checks, *silo_coverage_checks,
                               propensity_auc_check, *segment_profile_checks, web_session_days_events_conserved]),
-    jobs=[segmentation_job, segmentation_job_multiprocess, lake_job],
+    jobs=[segmentation_job, segmentation_job_multiprocess, *([lake_job] if lake_enabled() else [])],
     schedules=[daily_schedule],
     sensors=[landing_sensor],
     resources={"settings": PipelineSettings(), "warehouse": Warehouse()},

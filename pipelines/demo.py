@@ -166,7 +166,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Segment report   : {os.path.join(os.environ['SEG_OUTPUT_DIR'], 'report', 'segment_report.html')}")
     print(f"  Audience exports : {os.path.join(os.environ['SEG_OUTPUT_DIR'], 'exports')}")
     print(f"  Data Docs        : {os.path.join(os.environ['SEG_OUTPUT_DIR'], 'data_docs', '<staged table>', 'index.html')}")
-    print(f"  Lake (per day)   : {os.path.join(os.environ['SEG_OUTPUT_DIR'], 'lake', 'web_events')}  (staged web events as Parquet, written by workers)")
     print(f"  Landing files    : {os.environ['SEG_LANDING_DIR']}")
     print(f"  Query it         : duckdb {database}  (or python -c \"import duckdb; duckdb.connect('{database}', read_only=True)\")")
     print("  Lineage and runs : make ui  ->  http://127.0.0.1:3000")

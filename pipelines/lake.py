@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from pathlib import Path
 
 import duckdb
 
 SUPPRESSION_FILE = "erasure_suppressions.parquet"
+
+
+def lake_enabled() -> bool:
+    """Whether web events are staged through the lake (config `lake.web_events`, or env
+    SEG_LAKE_WEB_EVENTS=1/0). Read when the definitions load: it decides the graph's shape."""
+    from pipelines.config import pipeline_config
+
+    env = os.environ.get("SEG_LAKE_WEB_EVENTS")
+    if env is not None:
+        return env.strip().lower() in ("1", "true", "yes")
+    return bool(pipeline_config().get("lake", {}).get("web_events", False))
 
 
 def day_file(lake: Path, source: str, day: dt.date) -> Path:
@@ -46,3 +58,26 @@ def write_atomically(con: duckdb.DuckDBPyConnection, select_sql: str, target: Pa
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def write_days(con: duckdb.DuckDBPyConnection, relation: str, lake: Path, source: str, days: list[dt.date]) -> None:
+    """Replace the day files of `days` with the rows of `relation` (column `_partition_date`): one
+    partitioned COPY into a folder beside the days, then one rename per day. A day without rows gets
+    an empty file, so a reader can tell a quiet day from a day not staged yet."""
+    partial = lake / source / f".partial-{uuid.uuid4().hex}"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    literal = str(partial).replace("'", "''")
+    try:
+        con.execute(f"copy (select * from {relation}) to '{literal}' (format parquet, compression zstd, "
+                    "partition_by (_partition_date), write_partition_columns true)")
+        for day in days:
+            written = sorted((partial / f"_partition_date={day.isoformat()}").glob("*.parquet"))
+            target = day_file(lake, source, day)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if len(written) == 1:
+                os.replace(written[0], target)
+            else:  # no rows that day (or, unexpectedly, several files): one file of them
+                rows = parquet_relation(written) if written else f"(select * from {relation} limit 0)"
+                write_atomically(con, f"select * from {rows}", target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)

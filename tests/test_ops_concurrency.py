@@ -1,17 +1,16 @@
-"""Writes are serialized: every step of the jobs (assets and checks) that opens the warehouse runs in
-the duckdb_writer pool, runs of the job carry the warehouse run tag the run queue limits, and both
-instance profiles configure the queue and a pool limit of 1. The lake steps (Parquet files several
-workers write) take the lake_writer pool instead, and their job carries no warehouse tag."""
+"""Writes are serialized: every step of the jobs (assets and checks) runs in the duckdb_writer pool,
+runs of the job carry the warehouse run tag the run queue limits, and both instance profiles configure
+the queue and a pool limit of 1."""
 import shutil
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from assets.lake.web_events import LAKE_POOL
-from pipelines.concurrency import WRITER_POOL
+from assets.lake.web_events import LAKE_POOL, lake_web_events
+from pipelines.concurrency import WRITER_POOL, in_pool
 from pipelines.definitions import defs
-from pipelines.jobs import WAREHOUSE_RUN_TAG
+from pipelines.jobs import WAREHOUSE_RUN_TAG, lake_job
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,15 +20,17 @@ def test_every_step_is_in_the_writer_pool(job_name):
     job = defs.resolve_job_def(job_name)
     pools = {name: node.definition.pool for name, node in job.graph.node_dict.items()}
     assert len(pools) > 30
-    assert {name for name, pool in pools.items() if pool != WRITER_POOL} == {"lake__web_events"}
-    assert pools["lake__web_events"] == LAKE_POOL
+    assert {name for name, pool in pools.items() if pool != WRITER_POOL} == set()
     assert job.run_tags == WAREHOUSE_RUN_TAG
 
 
-def test_lake_job_runs_only_lake_steps_outside_the_warehouse_queue():
-    job = defs.resolve_job_def("lake_job")
-    assert {name: node.definition.pool for name, node in job.graph.node_dict.items()} == {"lake__web_events": LAKE_POOL}
-    assert "warehouse" not in job.run_tags
+def test_lake_steps_take_their_own_pool_and_no_warehouse_run_tag():
+    """With config lake.web_events the lake step joins the graph in pool lake_writer (kept by
+    all_in_pool), and lake_job runs outside the warehouse run queue; tests/test_ops_lake_workers.py
+    runs it for real."""
+    assert in_pool(lake_web_events).op.pool == LAKE_POOL != WRITER_POOL
+    assert "warehouse" not in (lake_job.run_tags or {})
+    assert lake_job.selection == dg.AssetSelection.key_prefixes(["lake"])
 
 
 def test_serving_snapshot_is_the_last_asset_and_depends_on_every_mart():

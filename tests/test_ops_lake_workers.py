@@ -1,6 +1,7 @@
-"""Storage several workers can write: two runs of lake_job, each in its own process, stage two days of
-web events into the lake at the same time while a third process holds the warehouse's write lock;
-loading those days into staging.web_events then gives the rows the session's run staged.
+"""Storage several workers can write (config lake.web_events, here SEG_LAKE_WEB_EVENTS=1): two runs of
+lake_job, each in its own process, stage two days of web events into the lake at the same time while a
+third process holds the warehouse's write lock; loading those days into staging.web_events then gives
+the rows the session's run (no lake) staged. Erasure reaches the lake files and the workers.
 
 Each worker waits (up to 3 minutes) until the other has also started its step before it stages its
 day, so the runs pass only if the instance let both steps run at once (pool lake_writer, limit 2) and
@@ -14,30 +15,35 @@ import dagster as dg
 import duckdb
 
 from assets.ingest.raw import raw_assets
-from assets.staging.staged import staged_assets
-from pipelines.lake import day_file
+from assets.lake.web_events import lake_web_events
+from assets.privacy.erasure import purge_lake
+from assets.staging.staged import staged_asset
+from pipelines.contract import load_contract
+from pipelines.lake import day_file, parquet_relation
 from pipelines.partitions import DayRange, range_tags
+from pipelines.privacy import pii_salt
 from pipelines.resources import PipelineSettings, Warehouse
 from tests.conftest import AS_OF, pipeline_env
 from tests.test_ops_support import PYTHON, REPO, env_with, overlapping, step_intervals
 
 DAYS = DayRange(dt.date(2026, 11, 18), dt.date(2026, 11, 19))
+RAW_WEB = next(a for a in raw_assets if a.key.path[1] == "web_events")
 
 # Runs lake_job for one day (argv[1]) on the instance in DAGSTER_HOME; prints the run id.
 DRIVER = """
 import os, pathlib, sys, time
 import assets.lake.web_events as lake
 barrier = pathlib.Path(os.environ["OPS_BARRIER"])
-stage_day = lake.stage_day
-def stage_day_together(*args, **kwargs):
+stage_days = lake.stage_days
+def stage_days_together(*args, **kwargs):
     (barrier / f"started-{os.getpid()}").touch()
     deadline = time.monotonic() + 180
     while len(list(barrier.glob("started-*"))) < 2:
         if time.monotonic() > deadline:
             raise TimeoutError("the other worker's step did not run at the same time")
         time.sleep(0.1)
-    return stage_day(*args, **kwargs)
-lake.stage_day = stage_day_together
+    return stage_days(*args, **kwargs)
+lake.stage_days = stage_days_together
 import dagster as dg
 from pipelines.definitions import defs
 with dg.DagsterInstance.get() as instance:
@@ -66,7 +72,8 @@ def test_two_workers_write_lake_days_at_once_without_the_warehouse(pipeline_run,
     for folder in (home, output, barrier):
         folder.mkdir()
     shutil.copy(REPO / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")
-    env = env_with(**pipeline_env(pipeline_run.landing, output), DAGSTER_HOME=str(home), OPS_BARRIER=str(barrier))
+    env = env_with(**pipeline_env(pipeline_run.landing, output), DAGSTER_HOME=str(home), OPS_BARRIER=str(barrier),
+                   SEG_LAKE_WEB_EVENTS="1")
     # Deployment step (docs/OPERATIONS.md): as many lake workers at once as the pool allows.
     subprocess.run([str(Path(PYTHON).with_name("dagster")), "instance", "concurrency", "set", "lake_writer", "2"],
                    env=env, check=True, capture_output=True, text=True)
@@ -92,13 +99,45 @@ def test_two_workers_write_lake_days_at_once_without_the_warehouse(pipeline_run,
     assert not list(lake.rglob("*.partial"))
 
     # The warehouse step (one writer) loads the workers' days: the same rows as the session's run.
-    result = dg.materialize(
-        [*[a for a in raw_assets if a.key.path[1] == "web_events"], *[a for a in staged_assets if a.key.path[1] == "web_events"]],
-        resources={"settings": PipelineSettings(landing_dir=str(pipeline_run.landing), output_dir=str(output),
-                                                as_of=AS_OF.isoformat()),
-                   "warehouse": Warehouse(database=str(output / "warehouse.duckdb"))},
-        tags=range_tags(DAYS), raise_on_error=False)
-    assert result.success, [e.step_failure_data.error.to_string() for e in result.all_events if e.is_step_failure]
+    materialize_from_lake(pipeline_run.landing, output)
     loaded = staged_days(output / "warehouse.duckdb", DAYS)
     assert len(loaded) == 2 and all(rows > 0 for _, rows, _ in loaded)
     assert loaded == staged_days(pipeline_run.database, DAYS)
+
+
+def materialize_from_lake(landing: Path, output: Path, lake_step: bool = False) -> dg.ExecuteInProcessResult:
+    """raw.web_events and staging.web_events as the lake configuration builds them (and lake.web_events)."""
+    result = dg.materialize(
+        [RAW_WEB, staged_asset(load_contract()["web_events"], from_lake=True), *([lake_web_events] if lake_step else [])],
+        resources={"settings": PipelineSettings(landing_dir=str(landing), output_dir=str(output), as_of=AS_OF.isoformat()),
+                   "warehouse": Warehouse(database=str(output / "warehouse.duckdb"))},
+        tags=range_tags(DAYS), raise_on_error=False)
+    assert result.success, [e.step_failure_data.error.to_string() for e in result.all_events if e.is_step_failure]
+    return result
+
+
+def lake_ids(output: Path) -> set[str]:
+    con = duckdb.connect()
+    try:
+        files = [day_file(output / "lake", "web_events", day) for day in DAYS.days]
+        return {v for (v,) in con.execute(f"select distinct user_pseudo_id from {parquet_relation(files)}").fetchall()}
+    finally:
+        con.close()
+
+
+def test_erasure_rewrites_lake_files_and_workers_apply_the_published_list(pipeline_run, tmp_path):
+    output = tmp_path / "output"
+    materialize_from_lake(pipeline_run.landing, output, lake_step=True)
+    erased = sorted(lake_ids(output))[0]
+    with Warehouse(database=str(output / "warehouse.duckdb")).connect() as con:
+        con.execute("insert into quality.erasure_suppressions values (pii_hash($v, $salt), 'cookie', 'r', now())",
+                    {"v": erased, "salt": pii_salt()})
+        removed = purge_lake(con, output / "lake", pii_salt(), ("web_events",))
+        assert removed >= 1 and erased not in lake_ids(output)
+        assert purge_lake(con, output / "lake", pii_salt(), ("web_events",)) == 0  # published: nothing to redo
+    # A worker restaging the days drops the person itself, from the published list.
+    result = materialize_from_lake(pipeline_run.landing, output, lake_step=True)
+    worker = [e.event_specific_data.materialization.metadata for e in result.all_events
+              if e.is_step_materialization and e.asset_key == lake_web_events.key][-1]
+    assert worker["suppressed_identifiers_known"].value == 1
+    assert worker["erasure_suppressed_rows"].value == removed and erased not in lake_ids(output)

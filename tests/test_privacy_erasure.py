@@ -202,35 +202,6 @@ def test_relanded_records_are_suppressed_at_ingest(erasure_run):
     assert AssetKey(["raw", "crm_contacts"])
 
 
-def materialization_metadata(result, key: list[str]) -> dict:
-    """Metadata values of one asset's materialization in a run (a range run repeats the same metadata
-    for every day of the range)."""
-    values: dict = {}
-    for e in result.all_events:
-        if e.is_step_materialization and e.event_specific_data.materialization.asset_key.path == key:
-            for name, entry in e.event_specific_data.materialization.metadata.items():
-                values[name] = entry.value
-    return values
-
-
-def test_lake_files_are_purged_and_lake_workers_apply_the_published_list(erasure_run):
-    """The run that processed the request rewrote the lake's day files without the person's web events
-    and published the suppression list; in the next run the lake step (which cannot read the warehouse)
-    dropped their re-staged events itself, using that list."""
-    lake = erasure_run["output"] / "lake"
-    identity = materialization_metadata(erasure_run["first"], ["marts", "customer_identity"])
-    assert identity["erasure_lake_rows_removed"] >= 1
-    con = duckdb.connect()
-    try:
-        published = con.execute(f"select count(*) from read_parquet('{lake / 'erasure_suppressions.parquet'}')"
-                                ).fetchall()[0][0]
-    finally:
-        con.close()
-    assert published >= 3  # the request, the contact id, the email, the person's web ids
-    worker = materialization_metadata(erasure_run["second"], ["lake", "web_events"])
-    assert worker["suppressed_identifiers_known"] == published and worker["erasure_suppressed_rows"] >= 1
-
-
 def test_the_purge_runs_only_when_the_suppression_list_grows(erasure_run, tmp_path, monkeypatch):
     """Every load drops suppressed rows, so a run whose requests add no new suppression has nothing to
     purge and skips the scan of every table (minutes at 100M events); a run that adds one purges."""

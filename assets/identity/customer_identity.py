@@ -5,6 +5,7 @@ import dagster as dg
 from assets.sql_model import create_table, model_description, sql_table_asset
 from assets.lake.web_events import SOURCE as LAKE_SOURCE
 from assets.privacy.erasure import process_erasure, purge_lake
+from pipelines.lake import lake_enabled
 from pipelines.config import pipeline_config
 from pipelines.privacy import pii_salt
 from pipelines.resources import PipelineSettings, Warehouse, read_sql
@@ -77,7 +78,7 @@ def identity_graph(context: dg.AssetExecutionContext, settings: PipelineSettings
         ).fetchall()[0]
         con.execute("commit")
         # files cannot join the transaction: purged after it, and again by the next run if cut short
-        lake_rows_removed = purge_lake(con, settings.lake_path, salt, (LAKE_SOURCE,))
+        lake_rows_removed = purge_lake(con, settings.lake_path, salt, (LAKE_SOURCE,)) if lake_enabled() else 0
     yield dg.MaterializeResult(asset_key=["staging", "identity_links"], metadata={"dagster/row_count": links})
     yield dg.MaterializeResult(asset_key=["quality", "identity_refusals"], metadata={"dagster/row_count": refusals})
     yield dg.MaterializeResult(asset_key=["staging", "identity_nodes"], metadata={"dagster/row_count": nodes})

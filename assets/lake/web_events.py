@@ -15,8 +15,8 @@ from assets.ingest.landing import check_parquet, create_parquet_view, resolve_fi
 from assets.privacy.erasure import has_suppressions, load_lake_suppressions, staging_filter
 from assets.reference.ref_tables import countries_frame
 from assets.sql_model import model_params
-from pipelines.lake import day_file, parquet_relation, write_atomically
-from pipelines.partitions import DayRange, backfill_policy, daily_partitions, files_for
+from pipelines.lake import day_file, parquet_relation, write_days
+from pipelines.partitions import DayRange, backfill_policy, daily_partitions, files_for, max_days_per_transaction
 from pipelines.privacy import pii_salt
 from pipelines.resources import PipelineSettings, Warehouse, read_sql
 
@@ -33,20 +33,18 @@ def prepare_worker(con, settings: PipelineSettings) -> int:
     return load_lake_suppressions(con, settings.lake_path)
 
 
-def stage_day(con, settings: PipelineSettings, source, day, params: dict[str, object]) -> dict[str, int]:
-    """The staging model over the landed files of one day (bookkeeping columns kept: rejected rows
-    with their rule and reason, defects), minus rows with a suppressed identifier, to the day's file."""
-    days = DayRange(day, day)
+def stage_days(con, settings: PipelineSettings, source, days: DayRange, params: dict[str, object]) -> dict[str, int]:
+    """The staging model over the landed files of `days` (bookkeeping columns kept: rejected rows with
+    their rule and reason, defects), minus rows with a suppressed identifier, to the days' files."""
     files = files_for(source, resolve_files(source, settings.landing_path), days)
     check_parquet(con, source, files)  # a missing or retyped required column stops here, naming the file
     create_parquet_view(con, source, files)
     sql = read_sql(SQL_FILE)
     con.execute(f"create or replace temp table _typed as\n{sql}",
-                model_params(sql, {**params, "partition_start": day, "partition_end": day}))
+                model_params(sql, {**params, "partition_start": days.first, "partition_end": days.last}))
     suppress = staging_filter(SOURCE) if has_suppressions(con) else None
     erased = con.execute(suppress, {"pii_salt": params["pii_salt"]}).fetchall()[0][0] if suppress else 0
-    write_atomically(con, "select * from _typed order by _source_file, _row_id",
-                     day_file(settings.lake_path, SOURCE, day))
+    write_days(con, "_typed", settings.lake_path, SOURCE, days.days)
     rows, rejected = con.execute(
         "select count(*), count(*) filter (where _reject_rule is not null) from _typed").fetchall()[0]
     con.execute("drop table _typed")
@@ -93,8 +91,8 @@ def lake_web_events(context: dg.AssetExecutionContext, settings: PipelineSetting
     totals: dict[str, int] = {}
     with warehouse.scratch() as con:
         suppressed_identifiers = prepare_worker(con, settings)
-        for day in days.days:
-            for name, value in stage_day(con, settings, source, day, params).items():
+        for chunk in days.chunks(max_days_per_transaction()):  # bounded working set, as in staging
+            for name, value in stage_days(con, settings, source, chunk, params).items():
                 totals[name] = totals.get(name, 0) + value
     return dg.MaterializeResult(metadata={
         "days": str(days), **totals, "suppressed_identifiers_known": suppressed_identifiers,

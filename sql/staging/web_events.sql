@@ -4,8 +4,8 @@
 -- file, _partition_date), replacing exactly those days.
 -- Input: raw.web_events (view over the GA4 Parquet export), ref.countries. Parameters: $as_of (date),
 -- $partition_start, $partition_end (dates), $load_id (the run).
--- Runs in lake.web_events, one day at a time in a worker's own in-memory DuckDB (assets/lake/), which
--- writes the rows to the day's Parquet file; staging.web_events loads those files into the warehouse.
+-- With config lake.web_events it runs in lake.web_events instead, in a worker's own in-memory DuckDB
+-- (assets/lake/), which writes each day's rows to a Parquet file; staging.web_events loads those files.
 -- Quarantined: no event_timestamp or user_pseudo_id or event_name, event time in the future.
 -- Defects (value nulled, row kept): a geo country name that is not an ISO-3166 country.
 
