@@ -90,7 +90,6 @@ def pipeline_run(generated, tmp_path_factory) -> PipelineRun:
     return PipelineRun(landing, truth, output, output / "warehouse.duckdb", result)
 
 
-
 def built_once(tmp_path_factory, name: str, build) -> Path:
     """A folder that `build(folder)` fills once per test session, even when pytest-xdist runs the
     session in several worker processes: the first worker builds it under a file lock in the folder
