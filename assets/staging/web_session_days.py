@@ -14,17 +14,15 @@ def build_session_days(con, days: DayRange) -> int:
     """Rebuild the rows of `days` from staging.web_events in one transaction (a failure leaves the
     previous version); returns the rows written."""
     sql = read_sql(SQL_FILE)
+    args = model_params(sql, {"partition_start": days.first, "partition_end": days.last})
     con.execute("begin transaction")
-    con.execute(f"create or replace temp table _session_days as\n{sql}",
-                model_params(sql, {"partition_start": days.first, "partition_end": days.last}))
+    # straight into the table: a temp copy of the rows first cost as much as the aggregation
     if replaces_whole_table(con, "web_session_days", days):
-        con.execute("create or replace table staging.web_session_days as select * from _session_days")
+        rows = con.execute(f"create or replace table staging.web_session_days as\n{sql}", args).fetchall()[0][0]
     else:
-        check_same_columns(con, "web_session_days", model="_session_days")
+        check_same_columns(con, "web_session_days", f"(\n{sql}\n)", args)
         con.execute(f"delete from staging.web_session_days where {days.sql('_partition_date')}")
-        con.execute("insert into staging.web_session_days by name select * from _session_days")
-    rows = con.execute("select count(*) from _session_days").fetchall()[0][0]
-    con.execute("drop table _session_days")
+        rows = con.execute(f"insert into staging.web_session_days by name\n{sql}", args).fetchall()[0][0]
     con.execute("commit")
     return rows
 
