@@ -24,13 +24,14 @@ def propagate_components(con) -> int:
         changed = con.execute(
             "select count(*) from _next join _labels using (node_id) where _next.component != _labels.component"
         ).fetchall()[0][0]
-        con.execute("create or replace temp table _labels as select * from _next")
+        con.execute("drop table _labels")
+        con.execute("alter table _next rename to _labels")  # no copy of every label per step
         if changed == 0:
             break
     else:
         raise RuntimeError(f"identity graph did not converge in {MAX_LABEL_ITERATIONS} steps")
     con.execute("create or replace table staging.identity_components as select * from _labels order by node_id")
-    con.execute("drop table _labels; drop table _next")
+    con.execute("drop table _labels")
     return step
 
 
