@@ -4,29 +4,36 @@ import dagster as dg
 
 from assets.ingest.landing import quote_ident
 from pipelines.contract import Source, load_contract
+from pipelines.partitions import DayRange
 from assets.sql_model import standard_params
 from pipelines.resources import PipelineSettings, Warehouse
 
 
 def conservation_check(source: Source) -> dg.AssetChecksDefinition:
+    scope = " A partitioned source is compared over the days its run loaded (a daily run reads one day's files)." \
+        if source.partitioned else ""
+
     @dg.asset_check(asset=["staging", source.name], name="rows_conserved", blocking=True,
                     description=f"Every raw.{source.name} row is in staging.{source.name} or in quality.quarantine "
-                                "(raw rows = staged rows + quarantined rows).")
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+                                f"(raw rows = staged rows + quarantined rows).{scope}")
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         table = quote_ident(source.name)
+        days = DayRange.of_run(context) if source.partitioned else None
+        in_days = days.sql("_partition_date") if days else "true"
         with warehouse.connect() as con:
             raw, staged, quarantined = con.execute(
                 f"""
-                select (select count(*) from raw.{table}),
-                       (select count(*) from staging.{table}),
-                       (select count(*) from quality.quarantine where table_name = $t and rule != 'malformed_row')
+                select (select count(*) from raw.{table} where {in_days}),
+                       (select count(*) from staging.{table} where {in_days}),
+                       (select count(*) from quality.quarantine where table_name = $t and rule != 'malformed_row'
+                        and {days.sql("partition_key::date") if days else "true"})
                 """,
                 {"t": source.name},
             ).fetchall()[0]
         return dg.AssetCheckResult(
             passed=raw == staged + quarantined,
             metadata={"raw_rows": raw, "staged_rows": staged, "quarantined_rows": quarantined,
-                      "unaccounted_rows": raw - staged - quarantined},
+                      "unaccounted_rows": raw - staged - quarantined, "days": str(days) if days else "all"},
         )
 
     return _check

@@ -146,6 +146,41 @@ def test_daily_run_stages_only_its_day_and_rerun_replaces_exactly_that_day(landi
     assert raw == staged + quarantined
 
 
+def test_checks_of_a_daily_run_count_its_day_and_a_broken_export_fails_them(landing, tmp_path):
+    from pipelines.contract import load_contract
+    from quality.invariants import conservation_check
+    from quality.rate_checks import quarantine_rate_check
+
+    source = load_contract()["web_events"]
+    checks = [conservation_check(source), quarantine_rate_check(source)]
+
+    def checked(**kwargs) -> dict:
+        result = dg.materialize(WEB + checks, resources=resources(landing, tmp_path), raise_on_error=False, **kwargs)
+        return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+    run(WEB, landing, tmp_path, DayRange(LAST - dt.timedelta(days=3), LAST - dt.timedelta(days=1)))
+    day_rows = query(tmp_path, f"select count(*) from read_parquet('{day_file(landing, LAST)}')")[0][0]
+    first = checked(tags=range_tags(DayRange(LAST, LAST)))
+    assert first["rows_conserved"].passed and first["quarantine_rate"].passed
+    assert first["rows_conserved"].metadata["days"].value == str(LAST)
+    assert first["rows_conserved"].metadata["raw_rows"].value == day_rows  # the run's day, not every staged day
+
+    # the day's export is broken: every event stamped 400 days in the future (quarantined, not staged)
+    path = day_file(landing, LAST)
+    con = duckdb.connect()
+    con.execute(f"""copy (select * replace (event_timestamp + 400 * 86400 * 1000000::bigint as event_timestamp)
+                          from read_parquet('{path}')) to '{path}.new' (format parquet)""")
+    con.close()
+    os.replace(f"{path}.new", path)
+    broken = checked(partition_key=str(LAST))  # as the daily schedule launches it
+    assert broken["rows_conserved"].passed  # nothing lost: every row is quarantined
+    assert not broken["quarantine_rate"].passed
+    assert broken["quarantine_rate"].metadata["worst_days"].data == {str(LAST): 1.0}
+    # over every staged day the broken day is a quarter of the rows: still found, day by day
+    everything = checked(tags=range_tags(DayRange(LAST - dt.timedelta(days=3), LAST)))
+    assert not everything["quarantine_rate"].passed and everything["quarantine_rate"].metadata["days_over_threshold"].value == 1
+
+
 def test_a_range_is_cut_into_consecutive_chunks():
     days = DayRange(dt.date(2026, 1, 1), dt.date(2026, 1, 17))
     chunks = days.chunks(7)

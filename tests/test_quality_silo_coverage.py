@@ -59,22 +59,63 @@ def test_silo_checks_warn_and_follow_the_configured_thresholds(pipeline_run, tmp
     assert all(r.severity.value == "WARN" and r.metadata["breaches"].data for r in results)
 
 
-def test_quarantine_rate_above_threshold_fails_the_blocking_check(tmp_path):
+def rate_check_result(tmp_path, source: str, raw_sql: str, quarantined_sql: str, days=None):
+    """The quarantine-rate check of `source` over `days` (None: all) on a warehouse holding only its raw
+    rows and quarantine."""
     from pipelines.contract import load_contract
     from pipelines.resources import Warehouse, read_sql
-    from quality.rate_checks import quarantine_rate_check
+    from quality.rate_checks import quarantine_rate, quarantine_rate_check
 
+    tmp_path.mkdir(exist_ok=True)
     database = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(database))
     for schema in ("raw", "quality"):
         con.execute(f"create schema {schema}")
     con.execute(read_sql("quality/tables.sql"))
-    con.execute("create table raw.campaigns as select range as _row_id from range(18)")
-    con.execute("insert into quality.quarantine (table_name, record_key, rule) values "
-                "('campaigns', 'C1', 'duplicate_key'), ('campaigns', 'f.csv:4', 'malformed_row')")
+    con.execute(f"create table raw.{source} as {raw_sql}")
+    con.execute(f"insert into quality.quarantine (table_name, record_key, rule, partition_key) {quarantined_sql}")
     con.close()
-    check = quarantine_rate_check(load_contract()["campaigns"])
-    assert check.check_specs and next(iter(check.check_specs)).blocking
-    result = check(warehouse=Warehouse(database=str(database)))
+    assert next(iter(quarantine_rate_check(load_contract()[source]).check_specs)).blocking
+    return quarantine_rate(Warehouse(database=str(database)), load_contract()[source], days)
+
+
+def test_quarantine_rate_above_threshold_fails_the_blocking_check(tmp_path):
+    result = rate_check_result(tmp_path, "campaigns", "select range as _row_id from range(18)",
+                               "values ('campaigns', 'C1', 'duplicate_key', null), "
+                               "('campaigns', 'f.csv:4', 'malformed_row', null)")
     # 2 quarantined of 19 landed lines (18 parsed + 1 unparseable) = 10.5% > 5%
     assert not result.passed and result.metadata["landed_rows"].value == 19
+
+
+# ten days of 1,000 web events each (2026-01-01..10); quarantined rows are placed on days below
+TEN_DAYS = "select range as _row_id, date '2026-01-01' + (range // 1000)::int as _partition_date from range(10000)"
+
+
+def test_one_broken_day_fails_the_quarantine_rate_although_the_whole_source_is_under_it(tmp_path):
+    # 200 of day 3's 1,000 rows quarantined: 20% that day, 2% of the source (under the 5% limit)
+    result = rate_check_result(tmp_path, "web_events", TEN_DAYS,
+                               "select 'web_events', 'k' || range, 'impossible_timestamp', '2026-01-03' from range(200)")
+    assert result.metadata["quarantine_rate"].value == 0.02
+    assert not result.passed
+    assert result.metadata["days_over_threshold"].value == 1
+    assert result.metadata["worst_days"].data == {"2026-01-03": 0.2}
+
+
+def test_a_daily_run_checks_its_own_day(tmp_path):
+    import datetime as dt
+    from pipelines.partitions import DayRange
+
+    broken = "select 'web_events', 'k' || range, 'impossible_timestamp', '2026-01-03' from range(200)"
+    day = rate_check_result(tmp_path / "a", "web_events", TEN_DAYS, broken, DayRange(dt.date(2026, 1, 3), dt.date(2026, 1, 3)))
+    assert not day.passed and day.metadata["quarantine_rate"].value == 0.2 and day.metadata["landed_rows"].value == 1000
+    other = rate_check_result(tmp_path / "b", "web_events", TEN_DAYS, broken, DayRange(dt.date(2026, 1, 4), dt.date(2026, 1, 5)))
+    assert other.passed and other.metadata["landed_rows"].value == 2000 and other.metadata["quarantined_rows"].value == 0
+
+
+def test_a_day_a_little_over_the_rate_by_chance_passes(tmp_path):
+    # 60 of day 3's 1,000 rows (6%, within three standard deviations of 5%, i.e. 50 + 20.7 rows), 56 elsewhere
+    result = rate_check_result(tmp_path, "web_events", TEN_DAYS,
+                               "select 'web_events', 'k' || range, 'impossible_timestamp', "
+                               "case when range < 60 then '2026-01-03' else '2026-01-0' || (range % 6 + 4)::varchar end "
+                               "from range(116)")
+    assert result.passed and result.metadata["days_over_threshold"].value == 0
