@@ -106,6 +106,9 @@ def test_daily_run_stages_only_its_day_and_rerun_replaces_exactly_that_day(landi
     assert {d: v for d, v in after.items() if d != LAST} == before  # other days untouched, same run ids
     assert after[LAST][1] == daily.run_id
     expected = query(tmp_path, f"select count(*) from read_parquet('{day_file(landing, LAST)}')")[0][0]
+    raw_rows = [e.event_specific_data.materialization.metadata["dagster/row_count"].value for e in daily.all_events
+                if e.is_step_materialization and e.asset_key.path == ["raw", "web_events"]]
+    assert raw_rows == [expected]  # the day's rows: the raw view read only the day's file
     assert after[LAST][0] == expected - query(
         tmp_path, f"select count(*) from quality.quarantine where table_name = 'web_events' and partition_key = '{LAST}'")[0][0]
 

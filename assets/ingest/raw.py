@@ -92,7 +92,9 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             suppressed_malformed = suppress_malformed(con, source.name, salt)
             if source.name == "deletion_requests" and stats.raw_rows:  # freshly loaded rows only
                 pseudonymize_requests(con, salt)
-            rows = con.execute(f"select count(*) from raw.{quote_ident(source.name)}").fetchall()[0][0]
+            # a partitioned source counts the run's days: the raw view then reads only their files
+            rows = con.execute(
+                f"select count(*) from raw.{quote_ident(source.name)} where {scope or 'true'}").fetchall()[0][0]
         for load in plan:
             if load.action == ledger.RELOADED:
                 context.log.warning(f"{source.name}: {load.path} reloaded: {load.detail}")
