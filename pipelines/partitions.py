@@ -20,7 +20,6 @@ from pipelines.contract import LandingFileError, Source, load_contract
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
-PARTITION_TAG = "dagster/partition"
 
 
 def start_date() -> str:
@@ -59,13 +58,7 @@ class DayRange:
     @classmethod
     def of_run(cls, context: dg.AssetCheckExecutionContext) -> DayRange | None:
         """The days the check's run was launched for (a partition or a range), None for an unpartitioned run."""
-        tags = context.run.tags
-        if RANGE_START_TAG in tags:
-            return cls(dt.date.fromisoformat(tags[RANGE_START_TAG]), dt.date.fromisoformat(tags[RANGE_END_TAG]))
-        if PARTITION_TAG in tags:
-            day = dt.date.fromisoformat(tags[PARTITION_TAG])
-            return cls(day, day)
-        return None
+        return cls.of(context) if context.has_partition_key_range or context.has_partition_key else None
 
     @property
     def days(self) -> list[dt.date]:
