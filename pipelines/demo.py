@@ -58,7 +58,8 @@ class PipelineResult:
 
 
 def run_pipeline(instance: dg.DagsterInstance | None = None, days: DayRange | None = None,
-                 asset_selection: list[dg.AssetKey] | None = None) -> PipelineResult:
+                 asset_selection: list[dg.AssetKey] | None = None,
+                 definitions: dg.Definitions | None = None) -> PipelineResult:
     """Materialize every asset (and run every check) with the job's in-process executor, for `days`
     of the daily-partitioned sources (default: every landed day, a full run).
 
@@ -66,11 +67,14 @@ def run_pipeline(instance: dg.DagsterInstance | None = None, days: DayRange | No
     assets for the days (a single-run backfill), then every other asset once. One run over a range
     would also work, but Dagster 1.13 records a "planned" event per asset and partition of a
     partitioned run (73 assets x 365 days = 26,645 events: about 6 minutes on a SQLite instance
-    before the first step), not per partitioned asset only."""
-    from pipelines.definitions import defs
+    before the first step), not per partitioned asset only.
 
-    job = defs.resolve_job_def("segmentation_job")
-    graph = defs.resolve_asset_graph()
+    `definitions` (default: the code location's) must hold a job named segmentation_job."""
+    if definitions is None:
+        from pipelines.definitions import defs as definitions
+
+    job = definitions.resolve_job_def("segmentation_job")
+    graph = definitions.resolve_asset_graph()
     instance = instance or dg.DagsterInstance.ephemeral()
     keys = asset_selection or sorted(graph.get_all_asset_keys())
     partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
